@@ -1,0 +1,53 @@
+# nnbook: the two commands a reader needs are `make book` and `make test`.
+# Both create .venv and install everything on a fresh machine.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export TQDM_DISABLE := 1
+
+.PHONY: help install book test lint unit notebooks browser-deps lab execute bench clean
+
+help:
+	@echo "make book     build the HTML book into _build/html (sets up .venv first)"
+	@echo "make test     run the whole test suite: lint, unit, notebooks, book, browser"
+	@echo "make lab      open the chapters in JupyterLab"
+	@echo "make execute  re-execute notebooks in place (NB=path to limit, default chapters)"
+	@echo "make bench    time nnbook's kernels against torch"
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build -W -n --keep-going .
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+# Chromium from the distribution, for the real-browser test (needs root or sudo).
+browser-deps:
+	@bash tools/install_chromium.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) browser-deps lint
+	$(BIN)/python -m pytest --nbval -n 2 --dist loadfile
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet jupyterlab
+	$(BIN)/jupyter lab chapters
+
+NB ?= chapters
+execute: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py $(NB)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf _build

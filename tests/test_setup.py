@@ -1,0 +1,73 @@
+"""nnbook.setup and nnbook.device: reproducibility and device selection."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import nnbook
+
+pytestmark = pytest.mark.spine
+
+
+def test_version_is_a_release_string():
+    major, minor, patch = nnbook.__version__.split(".")
+    assert all(part.isdigit() for part in (major, minor, patch))
+
+
+def test_setup_makes_every_generator_repeat(monkeypatch):
+    monkeypatch.setenv("NNBOOK_DEVICE", "cpu")
+    nnbook.setup(seed=7)
+    first = (random.random(), np.random.rand(), torch.rand(3))
+    nnbook.setup(seed=7)
+    second = (random.random(), np.random.rand(), torch.rand(3))
+    assert first[0] == second[0] and first[1] == second[1]
+    assert torch.equal(first[2], second[2])
+
+
+def test_setup_fixes_threads_and_determinism(monkeypatch):
+    monkeypatch.setenv("NNBOOK_DEVICE", "cpu")
+    assert nnbook.setup() == torch.device("cpu")
+    assert torch.get_num_threads() == 1
+    assert torch.are_deterministic_algorithms_enabled()
+    assert np.get_printoptions()["precision"] == 4
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "message"),
+    [
+        (-1, ValueError, r"seed must be >= 0, got -1"),
+        (1.5, TypeError, r"seed must be an int, got float"),
+        (True, TypeError, r"seed must be an int, got bool"),
+    ],
+)
+def test_setup_rejects_bad_seeds(seed, error, message):
+    with pytest.raises(error, match=message):
+        nnbook.setup(seed=seed)
+
+
+def test_device_defaults_to_what_is_available(monkeypatch):
+    monkeypatch.delenv("NNBOOK_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert nnbook.device().type == expected
+
+
+@pytest.mark.parametrize("value", ["cpu", "CPU", " cpu "])
+def test_device_honours_the_environment(monkeypatch, value):
+    monkeypatch.setenv("NNBOOK_DEVICE", value)
+    assert nnbook.device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize("value", ["tpu", "gpu", "cpu:0", "cuda:x", "cuda:"])
+def test_device_rejects_unknown_values(monkeypatch, value):
+    monkeypatch.setenv("NNBOOK_DEVICE", value)
+    with pytest.raises(ValueError, match=r"NNBOOK_DEVICE must be one of cpu, cuda, mps"):
+        nnbook.device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_device_refuses_a_missing_gpu(monkeypatch):
+    monkeypatch.setenv("NNBOOK_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match=r"torch finds no cuda device"):
+        nnbook.device()
