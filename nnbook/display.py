@@ -33,8 +33,7 @@ def source(obj, *, docstring: bool = False) -> str:
     """
     if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
         raise TypeError(
-            f"obj must be a function, class or method with Python source, "
-            f"got {type(obj).__name__}"
+            f"obj must be a function, class or method with Python source, got {type(obj).__name__}"
         )
     try:
         text = textwrap.dedent(inspect.getsource(obj))

@@ -87,4 +87,3 @@ def linear_backward(delta, cache):
 def linear(h, W, b=None):
     """Weight averaging, forward only: ``h @ W.T + b``. See :func:`linear_forward`."""
     return linear_forward(h, W, b)[0]
-

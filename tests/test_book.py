@@ -142,9 +142,7 @@ def _math_state(page):
         "(window.MathJax.startup && window.MathJax.startup.promise)",
         timeout=15000,
     )
-    page.evaluate(
-        "() => window.MathJax ? window.MathJax.startup.promise.then(() => true) : true"
-    )
+    page.evaluate("() => window.MathJax ? window.MathJax.startup.promise.then(() => true) : true")
     return page.evaluate(
         """() => ({
             hasMath: document.querySelector('.math') !== null,

@@ -41,15 +41,21 @@ def test_linear_backward_matches_autograd(bias):
 
 
 def test_linear_gradcheck():
-    inputs = (_random(4, 3).requires_grad_(), _random(2, 3, seed=1).requires_grad_(),
-              _random(2, seed=2).requires_grad_())
+    inputs = (
+        _random(4, 3).requires_grad_(),
+        _random(2, 3, seed=1).requires_grad_(),
+        _random(2, seed=2).requires_grad_(),
+    )
     assert torch.autograd.gradcheck(linear, inputs)
 
 
 @settings(max_examples=40, deadline=None)
 @given(
-    T_mb=st.integers(1, 6), F_in=st.integers(1, 6), F_out=st.integers(1, 6),
-    seed=st.integers(0, 2**16), alpha=st.floats(-3, 3),
+    T_mb=st.integers(1, 6),
+    F_in=st.integers(1, 6),
+    F_out=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+    alpha=st.floats(-3, 3),
 )
 def test_linear_is_linear_in_its_input(T_mb, F_in, F_out, seed, alpha):
     h1, h2 = _random(T_mb, F_in, seed=seed), _random(T_mb, F_in, seed=seed + 1)
@@ -60,16 +66,31 @@ def test_linear_is_linear_in_its_input(T_mb, F_in, F_out, seed, alpha):
 @pytest.mark.parametrize(
     ("args", "error", "message"),
     [
-        ((torch.zeros(4), torch.zeros(3, 4)), ValueError,
-         r"h must have 2 dimensions \(T_mb, F_in\), got 1: \(4,\)"),
-        ((torch.zeros(2, 4), torch.zeros(3, 5)), ValueError,
-         r"W must have shape \(F_out, F_in=4\), got \(3, 5\)"),
-        ((torch.zeros(2, 4), torch.zeros(3, 4), torch.zeros(4)), ValueError,
-         r"b must have shape \(F_out=3,\), got \(4,\)"),
-        ((torch.zeros(2, 4), torch.zeros(3, 4, dtype=torch.float64)), TypeError,
-         r"W must have dtype torch.float32 like the other inputs, got torch.float64"),
-        ((torch.zeros(2, 4, dtype=torch.int64), torch.zeros(3, 4)), TypeError,
-         r"h must have a floating-point dtype, got torch.int64"),
+        (
+            (torch.zeros(4), torch.zeros(3, 4)),
+            ValueError,
+            r"h must have 2 dimensions \(T_mb, F_in\), got 1: \(4,\)",
+        ),
+        (
+            (torch.zeros(2, 4), torch.zeros(3, 5)),
+            ValueError,
+            r"W must have shape \(F_out, F_in=4\), got \(3, 5\)",
+        ),
+        (
+            (torch.zeros(2, 4), torch.zeros(3, 4), torch.zeros(4)),
+            ValueError,
+            r"b must have shape \(F_out=3,\), got \(4,\)",
+        ),
+        (
+            (torch.zeros(2, 4), torch.zeros(3, 4, dtype=torch.float64)),
+            TypeError,
+            r"W must have dtype torch.float32 like the other inputs, got torch.float64",
+        ),
+        (
+            (torch.zeros(2, 4, dtype=torch.int64), torch.zeros(3, 4)),
+            TypeError,
+            r"h must have a floating-point dtype, got torch.int64",
+        ),
         (([[0.0]], torch.zeros(1, 1)), TypeError, r"h must be a torch.Tensor, got list"),
     ],
 )

@@ -19,9 +19,9 @@ def test_version_is_a_release_string():
 def test_setup_makes_every_generator_repeat(monkeypatch):
     monkeypatch.setenv("NNBOOK_DEVICE", "cpu")
     nnbook.setup(seed=7)
-    first = (random.random(), np.random.rand(), torch.rand(3))
+    first = (random.random(), np.random.rand(), torch.rand(3))  # noqa: NPY002
     nnbook.setup(seed=7)
-    second = (random.random(), np.random.rand(), torch.rand(3))
+    second = (random.random(), np.random.rand(), torch.rand(3))  # noqa: NPY002
     assert first[0] == second[0] and first[1] == second[1]
     assert torch.equal(first[2], second[2])
 

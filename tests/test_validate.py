@@ -26,8 +26,18 @@ def test_a_name_repeated_within_one_shape_must_agree():
     [
         ([1.0], {}, TypeError, r"x must be a torch.Tensor, got list"),
         (torch.zeros(2, dtype=torch.int64), {}, TypeError, r"x must have a floating-point dtype"),
-        (torch.zeros(2, 3), {"shape": (None,)}, ValueError, r"x must have 1 dimensions \(\*,\), got 2"),
-        (torch.zeros(2, 3), {"shape": (2, 4)}, ValueError, r"x must have shape \(2, 4\), got \(2, 3\)"),
+        (
+            torch.zeros(2, 3),
+            {"shape": (None,)},
+            ValueError,
+            r"x must have 1 dimensions \(\*,\), got 2",
+        ),
+        (
+            torch.zeros(2, 3),
+            {"shape": (2, 4)},
+            ValueError,
+            r"x must have shape \(2, 4\), got \(2, 3\)",
+        ),
         (
             torch.zeros(2, dtype=torch.float64),
             {"dims": {"dtype": torch.float32}},
@@ -51,7 +61,12 @@ def test_optional_tensor_passes_none():
         ("0.1", {}, TypeError, r"lr must be a real number, got str"),
         (True, {}, TypeError, r"lr must be a real number, got bool"),
         (0.0, {"low": 0, "low_open": True}, ValueError, r"lr must be in \(0, inf\], got 0.0"),
-        (1.0, {"low": 0, "high": 1, "high_open": True}, ValueError, r"lr must be in \[0, 1\), got 1.0"),
+        (
+            1.0,
+            {"low": 0, "high": 1, "high_open": True},
+            ValueError,
+            r"lr must be in \[0, 1\), got 1.0",
+        ),
         (2.5, {"integer": True}, TypeError, r"lr must be an int, got float"),
     ],
 )

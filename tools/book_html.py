@@ -1,8 +1,9 @@
 """A Sphinx extension for the book's HTML: each inline script appears once per page.
 
-With the pinned Jupyter Book 1 stack, the configuration scripts of sphinx-thebe and
-sphinx-togglebutton are emitted twice per page (once with filename None, once with ""). The second ``const THEBE_JS_URL``
-declaration is a JavaScript error in every page, which the browser test reports.
+With the pinned Jupyter Book 1 stack, the inline configuration scripts of sphinx-thebe
+and sphinx-togglebutton are emitted twice per page (once with filename None, once with
+""). The second ``const THEBE_JS_URL`` declaration is a JavaScript error in every page,
+which the browser test reports.
 """
 
 from __future__ import annotations
@@ -25,4 +26,3 @@ def setup(app):
     # Early: a later handler may end the event by returning a template name.
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
-

@@ -50,7 +50,9 @@ def notebooks(paths: list[str]) -> list[Path]:
     for name in paths:
         path = Path(name).resolve()
         if path.is_dir():
-            found += [p for p in sorted(path.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts]
+            found += [
+                p for p in sorted(path.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts
+            ]
         elif path.suffix == ".ipynb" and path.is_file():
             found.append(path)
         else:

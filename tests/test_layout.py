@@ -1,0 +1,123 @@
+"""The book's structure: table of contents, stored outputs, and the public API surface."""
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.spine
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = ROOT / "chapters"
+
+
+def _toc_files():
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                yield node["file"]
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"], *walk(toc.get("parts", toc.get("chapters", [])))]
+
+
+def _source(entry):
+    matches = [ROOT / f"{entry}{suffix}" for suffix in (".md", ".ipynb")]
+    return [m for m in matches if m.is_file()]
+
+
+def _notebooks():
+    return sorted(p for p in CHAPTERS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def test_every_toc_entry_exists_once():
+    entries = _toc_files()
+    assert len(entries) == len(set(entries)), "an entry appears twice in _toc.yml"
+    for entry in entries:
+        assert len(_source(entry)) == 1, f"_toc.yml lists {entry}, which has no single source"
+
+
+def test_every_chapter_page_is_in_the_toc():
+    listed = {str(ROOT / entry) for entry in _toc_files()}
+    pages = [p for p in CHAPTERS.rglob("*") if p.suffix in (".md", ".ipynb")]
+    missing = [
+        str(p.relative_to(ROOT))
+        for p in pages
+        if ".ipynb_checkpoints" not in p.parts and str(p.with_suffix("")) not in listed
+    ]
+    assert not missing, f"pages missing from _toc.yml: {missing}"
+
+
+def stored_output_problems(path: Path) -> list[str]:
+    """Why nbval could not check this notebook as stored (empty list: it can)."""
+    nb = json.loads(path.read_text())
+    problems = []
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    for i, cell in enumerate(code):
+        if cell.get("execution_count") is None:
+            problems.append(f"code cell {i + 1} has no execution count (never executed)")
+    if not any(re.search(r"^\s*(import|from) nnbook", "".join(c["source"]), re.M) for c in code):
+        problems.append("no cell imports nnbook")
+    counts = [c["execution_count"] for c in code if c.get("execution_count") is not None]
+    if counts != list(range(1, len(counts) + 1)):
+        problems.append(f"execution counts {counts} are not 1, 2, 3, ...: run it top to bottom")
+    return problems
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_are_stored_executed_and_import_nnbook(path):
+    assert stored_output_problems(path) == []
+
+
+def test_a_stripped_notebook_is_caught(tmp_path):
+    nb = json.loads((CHAPTERS / "preface" / "environment.ipynb").read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["execution_count"], cell["outputs"] = None, []
+    stripped = tmp_path / "stripped.ipynb"
+    stripped.write_text(json.dumps(nb))
+    assert "code cell 1 has no execution count (never executed)" in stored_output_problems(stripped)
+
+
+def _modules():
+    return sorted(
+        p
+        for p in (ROOT / "nnbook").rglob("*.py")
+        if not p.name.startswith("_") or p.name == "__init__.py"
+    )
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_public_module_declares_all_and_is_in_the_api_reference(path):
+    tree = ast.parse(path.read_text())
+    names = {
+        t.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    if path.name != "__init__.py" or module == "nnbook":
+        assert "__all__" in names, f"{module} has no __all__"
+    api = (CHAPTERS / "appendix" / "api.md").read_text()
+    assert f".. automodule:: {module}\n" in api, f"{module} is missing from the API reference"
+
+
+def test_equation_labels_cited_by_docstrings_exist_in_the_book():
+    cited = set()
+    for path in (ROOT / "nnbook").rglob("*.py"):
+        cited |= set(re.findall(r":eq:`([^`]+)`", path.read_text()))
+    pages = "".join(p.read_text() for p in CHAPTERS.rglob("*") if p.suffix in (".md", ".ipynb"))
+    defined = set(re.findall(r"\$\$ \((eq-[\w-]+)\)", pages)) | set(
+        re.findall(r":label: (eq-[\w-]+)", pages)
+    )
+    assert cited <= defined, f"docstrings cite undefined equations: {sorted(cited - defined)}"

@@ -1,0 +1,62 @@
+"""The maintainer tools: deterministic re-execution, and nbval catching stale outputs."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from execute_notebooks import execute
+
+pytestmark = pytest.mark.spine
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "chapters" / "preface" / "environment.ipynb"
+
+
+def test_re_execution_reproduces_the_stored_notebook_byte_for_byte(tmp_path):
+    copy = tmp_path / NOTEBOOK.name
+    shutil.copy(NOTEBOOK, copy)
+    execute(copy)
+    assert copy.read_bytes() == NOTEBOOK.read_bytes(), (
+        "re-executing changed the notebook: run `make execute` and commit the outputs"
+    )
+
+
+def _nbval(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(path.parent),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def test_nbval_fails_on_a_tampered_output(tmp_path):
+    nb = json.loads(NOTEBOOK.read_text())
+    tampered = False
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", []))
+            if text.startswith("PASS fnn.weighted_sum"):
+                output["text"] = [text.replace("all 5 cases", "all 6 cases")]
+                tampered = True
+    assert tampered
+    path = tmp_path / "tampered.ipynb"
+    path.write_text(json.dumps(nb, indent=1))
+    result = _nbval(path)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "all 6 cases" in result.stdout and "1 failed" in result.stdout
