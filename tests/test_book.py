@@ -120,7 +120,9 @@ class PageProblems:
 
     def _route(self, route):
         url = urlparse(route.request.url)
-        if url.scheme in ("data", "blob") or url.netloc == urlparse(self.origin).netloc:
+        origin = urlparse(self.origin)
+        local = url.scheme == origin.scheme and url.netloc == origin.netloc
+        if url.scheme in ("data", "blob") or local:
             route.continue_()
         else:
             self.items.append(f"request leaves the machine: {route.request.url}")
@@ -186,6 +188,17 @@ def test_math_and_figures_render_on_a_chapter_page(book, server, browser):
     assert logo.evaluate("img => img.naturalWidth") > 0
     page.screenshot(path=str(SCREENSHOTS / "index.png"), full_page=False)
     page.close()
+    assert not problems.items, problems.items
+
+
+def test_math_renders_from_disk_without_a_server(book, browser):
+    """A reader who opens _build/html/index.html straight from disk sees typeset math."""
+    page = browser.new_page()
+    problems = PageProblems(page, "file://")
+    page.goto((book / "chapters" / "preface" / "notation.html").as_uri(), wait_until="load")
+    math = _math_state(page)
+    page.close()
+    assert math["rendered"] >= 3 and not math["rawTex"], math
     assert not problems.items, problems.items
 
 
