@@ -81,7 +81,9 @@ def setup(seed: int = 0) -> torch.device:
     Seeds Python, NumPy and torch; uses one CPU thread (results differ between thread
     counts); turns on torch's deterministic algorithms; prints arrays with 4 decimals;
     and, inside IPython, makes matplotlib emit PNG figures without metadata, so that
-    re-executing a notebook reproduces it byte for byte.
+    re-executing a notebook reproduces it byte for byte. It also shows exceptions as
+    their message alone (``%xmode Minimal``): the book's errors are meant to be read,
+    not debugged; ``%xmode Context`` brings full tracebacks back.
 
     Parameters
     ----------
@@ -129,6 +131,7 @@ def _configure_matplotlib() -> None:
     shell = get_ipython()
     if shell is None or "IPKernelApp" not in shell.config:
         return
+    shell.InteractiveTB.set_mode(mode="Minimal")  # %xmode Minimal, without its message
     shell.run_line_magic("matplotlib", "inline")
     shell.run_line_magic("config", "InlineBackend.figure_formats = ['png']")
     shell.run_line_magic(

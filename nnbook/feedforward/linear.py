@@ -1,18 +1,13 @@
-r"""Feedforward networks: weight averaging, and more as the chapter grows.
+r"""Weight averaging: the weighted sum that feeds every neuron of the next layer.
 
-Shapes follow the survey's notation: a mini-batch holds ``T_mb`` samples, layer ``v``
-has ``F_v`` neurons, and a weight matrix maps ``F_v`` inputs to ``F_{v+1}`` outputs.
 Weights are stored as ``(F_out, F_in)``, the layout of :class:`torch.nn.Linear`, so they
 copy both ways.
-
-Every forward function returns ``(out, cache)``; its backward partner takes the upstream
-gradient and the cache and returns gradients in argument order. No backward function
-calls autograd: autograd is only the reference the tests compare against.
 """
 
 from __future__ import annotations
 
 from nnbook import _validate as v
+from nnbook._pairs import forward_only
 
 __all__ = ["linear", "linear_backward", "linear_forward"]
 
@@ -84,6 +79,4 @@ def linear_backward(delta, cache):
     return dh, dW, db
 
 
-def linear(h, W, b=None):
-    """Weight averaging, forward only: ``h @ W.T + b``. See :func:`linear_forward`."""
-    return linear_forward(h, W, b)[0]
+linear = forward_only(linear_forward)

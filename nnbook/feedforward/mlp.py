@@ -1,0 +1,224 @@
+r"""A multilayer perceptron built from the chapter's own pieces, with backprop by hand.
+
+Each hidden layer is weight averaging, optional batch normalization, the activation and
+optional dropout; the output layer is weight averaging alone, and the loss function is
+applied outside. ``forward`` stores what ``backward`` needs; ``backward`` fills in the
+``.grad`` of every parameter, so any optimizer that reads ``.grad`` (nnbook's or
+``torch.optim``'s) can train it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from nnbook import _validate as v
+from nnbook.feedforward.activations import ACTIVATIONS
+from nnbook.feedforward.init import init_weight
+from nnbook.feedforward.linear import linear_backward, linear_forward
+from nnbook.feedforward.regularization import (
+    batch_norm_backward,
+    batch_norm_forward,
+    dropout_backward,
+    dropout_forward,
+)
+
+__all__ = ["MLP"]
+
+
+class MLP:
+    r"""A feedforward network with hand-written forward and backward passes.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        The widths :math:`F_0, F_1, \dots, F_N`: input, hidden layers, output.
+    activation : str, default "relu"
+        A key of :data:`~nnbook.feedforward.activations.ACTIVATIONS`.
+    init : str, default "he_normal"
+        A scheme of :func:`~nnbook.feedforward.init.init_weight`.
+    batch_norm : bool, default False
+        Normalize every hidden layer's weighted sums. Its hidden layers then have no
+        bias, because the normalization would cancel it.
+    dropout : float, default 0.0
+        Dropout probability after every hidden activation.
+    generator : torch.Generator, optional
+        CPU generator for the initial weights and the dropout masks.
+    dtype : torch.dtype, default torch.float32
+    device : str or torch.device, default "cpu"
+
+    Examples
+    --------
+    >>> net = MLP([64, 32, 10])
+    >>> logits = net.forward(torch.randn(5, 64))            # (5, 10)
+    >>> dx = net.backward(torch.ones(5, 10))                # fills p.grad for every p
+    """
+
+    def __init__(
+        self,
+        sizes,
+        *,
+        activation="relu",
+        init="he_normal",
+        batch_norm=False,
+        dropout=0.0,
+        generator=None,
+        dtype=torch.float32,
+        device="cpu",
+    ):
+        sizes = list(sizes)
+        if len(sizes) < 2 or not all(isinstance(F, int) and F >= 1 for F in sizes):
+            raise ValueError(f"sizes must be at least 2 positive ints (F_0, ..., F_N), got {sizes}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}"
+            )
+        v.number("dropout", dropout, low=0, high=1, high_open=True)
+        self.sizes, self.activation, self.batch_norm, self.dropout = (
+            sizes,
+            activation,
+            batch_norm,
+            dropout,
+        )
+        self.generator = generator
+        self.layers = []  # one dict of parameters and buffers per layer
+        for nu, (F_in, F_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            hidden = nu < len(sizes) - 2
+            W = init_weight(F_out, F_in, init, generator=generator, dtype=dtype).to(device)
+            layer = {"W": W}
+            if hidden and batch_norm:
+                layer |= {
+                    "gamma": torch.ones(F_out, dtype=dtype, device=device),
+                    "beta": torch.zeros(F_out, dtype=dtype, device=device),
+                    "running_mean": torch.zeros(F_out, dtype=dtype, device=device),
+                    "running_var": torch.ones(F_out, dtype=dtype, device=device),
+                }
+            else:
+                layer["b"] = torch.zeros(F_out, dtype=dtype, device=device)
+            self.layers.append(layer)
+        self._caches = None
+
+    def named_parameters(self):
+        """``(name, tensor)`` for every trainable parameter, named as in :meth:`to_torch`."""
+        names = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias"}
+        out = []
+        for nu, layer in enumerate(self.layers):
+            linear, bn = self._torch_index(nu)
+            for key in ("W", "b", "gamma", "beta"):
+                if key in layer:
+                    index = bn if key in ("gamma", "beta") else linear
+                    out.append((f"{index}.{names[key]}", layer[key]))
+        return out
+
+    def parameters(self):
+        """Every trainable parameter, in a fixed order."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self):
+        """Forget the gradients of the last :meth:`backward`."""
+        for p in self.parameters():
+            p.grad = None
+
+    def forward(self, x, *, training=True):
+        """Compute the output (logits, or predictions for regression).
+
+        Parameters
+        ----------
+        x : Tensor of shape (T_mb, F_0)
+        training : bool, default True
+            Batch statistics and dropout in training; running statistics and no dropout
+            in evaluation.
+
+        Returns
+        -------
+        Tensor of shape (T_mb, F_N)
+        """
+        h = v.tensor("x", x, shape=(None, self.sizes[0]))
+        g_forward, _ = ACTIVATIONS[self.activation]
+        self._caches = []
+        for nu, layer in enumerate(self.layers):
+            cache = {}
+            h, cache["linear"] = linear_forward(h, layer["W"], layer.get("b"))
+            if nu == len(self.layers) - 1:
+                self._caches.append(cache)
+                break
+            if "gamma" in layer:
+                h, cache["bn"] = batch_norm_forward(
+                    h, layer["gamma"], layer["beta"], layer["running_mean"],
+                    layer["running_var"], training=training,
+                )  # fmt: skip
+            h, cache["g"] = g_forward(h)
+            if self.dropout:
+                h, cache["dropout"] = dropout_forward(
+                    h, self.dropout, training=training, generator=self.generator
+                )
+            self._caches.append(cache)
+        return h
+
+    def backward(self, delta):
+        r"""Backpropagate :math:`\delta = \partial J/\partial\,\text{output}` through every layer.
+
+        Sets ``p.grad`` of every parameter and returns :math:`\partial J/\partial x`.
+        Implements :eq:`eq-fnn-backprop`.
+        """
+        if self._caches is None:
+            raise RuntimeError("backward needs a forward pass first")
+        _, g_backward = ACTIVATIONS[self.activation]
+        for layer, cache in zip(reversed(self.layers), reversed(self._caches), strict=True):
+            if "dropout" in cache:
+                delta = dropout_backward(delta, cache["dropout"])
+            if "g" in cache:
+                delta = g_backward(delta, cache["g"])
+            if "bn" in cache:
+                delta, layer["gamma"].grad, layer["beta"].grad = batch_norm_backward(
+                    delta, cache["bn"]
+                )
+            delta, layer["W"].grad, db = linear_backward(delta, cache["linear"])
+            if "b" in layer:
+                layer["b"].grad = db
+        self._caches = None
+        return delta
+
+    def to_torch(self):
+        """The same network as a ``torch.nn.Sequential``, with a copy of the weights.
+
+        Returns
+        -------
+        torch.nn.Sequential
+            Linear, [BatchNorm1d], activation, [Dropout] per hidden layer, then Linear.
+            Its ``state_dict`` keys match :meth:`named_parameters`.
+        """
+        modules = {
+            "sigmoid": torch.nn.Sigmoid,
+            "tanh": torch.nn.Tanh,
+            "relu": torch.nn.ReLU,
+            "leaky_relu": torch.nn.LeakyReLU,
+            "elu": torch.nn.ELU,
+        }
+        seq = []
+        for nu, layer in enumerate(self.layers):
+            F_out, F_in = layer["W"].shape
+            seq.append(torch.nn.Linear(F_in, F_out, bias="b" in layer))
+            if nu == len(self.layers) - 1:
+                break
+            if "gamma" in layer:
+                seq.append(torch.nn.BatchNorm1d(F_out))
+            seq.append(modules[self.activation]())
+            if self.dropout:
+                seq.append(torch.nn.Dropout(self.dropout))
+        W = self.layers[0]["W"]
+        net = torch.nn.Sequential(*seq).to(W.device, W.dtype)
+        state = net.state_dict()
+        state.update({name: p.clone() for name, p in self.named_parameters()})
+        for nu, layer in enumerate(self.layers):
+            _, bn = self._torch_index(nu)
+            for key in ("running_mean", "running_var"):
+                if key in layer:
+                    state[f"{bn}.{key}"] = layer[key].clone()
+        net.load_state_dict(state)
+        return net
+
+    def _torch_index(self, nu):
+        """Positions of layer ``nu``'s Linear and BatchNorm1d inside :meth:`to_torch`."""
+        per_hidden = 2 + bool(self.batch_norm) + bool(self.dropout)
+        linear = nu * per_hidden
+        return linear, linear + 1

@@ -1,0 +1,245 @@
+r"""Regularization: L1 and L2 penalties, inverted dropout, and batch normalization.
+
+Batch normalization works on any input whose dimension 1 holds the features: a
+mini-batch of shape ``(T_mb, F)`` in a feedforward network, or ``(N, C, H, W)`` feature
+maps in a CNN, normalized per channel.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from nnbook import _validate as v
+from nnbook._pairs import forward_only
+
+__all__ = [
+    "batch_norm",
+    "batch_norm_backward",
+    "batch_norm_forward",
+    "dropout",
+    "dropout_backward",
+    "dropout_forward",
+    "l1_penalty_backward",
+    "l1_penalty_forward",
+    "l2_penalty_backward",
+    "l2_penalty_forward",
+]
+
+
+def l2_penalty_forward(weights, lam):
+    r"""The L2 penalty (weight decay). Implements :eq:`eq-fnn-l2`.
+
+    Parameters
+    ----------
+    weights : list of Tensor
+        The weight matrices to penalize (biases are usually left out).
+    lam : float
+        :math:`\lambda_{L2} \ge 0`.
+
+    Returns
+    -------
+    J : Tensor of shape ()
+    cache : tuple
+
+    Notes
+    -----
+    .. math:: J_{L2} = \frac{\lambda_{L2}}{2} \sum_\nu \sum_{f, f'} \bigl(\Theta^{(\nu)f}_{f'}\bigr)^2,
+              \qquad \frac{\partial J_{L2}}{\partial \Theta} = \lambda_{L2}\, \Theta
+
+    .. note:: ``weight_decay=λ`` in ``torch.optim.SGD`` adds exactly this gradient.
+    """
+    weights = _weights(weights)
+    v.number("lam", lam, low=0)
+    return lam / 2 * sum((W**2).sum() for W in weights), (weights, lam)
+
+
+def l2_penalty_backward(cache):
+    """Gradients of :func:`l2_penalty_forward`, one per weight: ``lam * W``."""
+    weights, lam = cache
+    return [lam * W for W in weights]
+
+
+def l1_penalty_forward(weights, lam):
+    r"""The L1 penalty, which drives weights to exactly zero. Implements :eq:`eq-fnn-l1`.
+
+    Parameters
+    ----------
+    weights : list of Tensor
+    lam : float
+        :math:`\lambda_{L1} \ge 0`.
+
+    Returns
+    -------
+    J : Tensor of shape ()
+    cache : tuple
+
+    Notes
+    -----
+    .. math:: J_{L1} = \lambda_{L1} \sum_\nu \sum_{f, f'} \bigl|\Theta^{(\nu)f}_{f'}\bigr|,
+              \qquad \frac{\partial J_{L1}}{\partial \Theta} = \lambda_{L1}\, \operatorname{sign}\Theta
+
+    The subgradient at 0 is taken as 0, as torch's ``sign`` and ``abs`` do.
+    """
+    weights = _weights(weights)
+    v.number("lam", lam, low=0)
+    return lam * sum(W.abs().sum() for W in weights), (weights, lam)
+
+
+def l1_penalty_backward(cache):
+    """Gradients of :func:`l1_penalty_forward`, one per weight: ``lam * sign(W)``."""
+    weights, lam = cache
+    return [lam * torch.sign(W) for W in weights]
+
+
+def dropout_forward(h, p=0.5, *, training=True, generator=None):
+    r"""Inverted dropout. Implements :eq:`eq-fnn-dropout`.
+
+    Parameters
+    ----------
+    h : Tensor of any shape
+        Activations.
+    p : float, default 0.5
+        The probability of dropping a unit, in [0, 1).
+    training : bool, default True
+        In evaluation mode dropout is the identity.
+    generator : torch.Generator, optional
+        A CPU generator for the mask; the mask is drawn on the CPU and moved to ``h``'s
+        device, so CPU and GPU runs drop the same units.
+
+    Returns
+    -------
+    out : Tensor, the shape of ``h``
+    cache : Tensor or None
+        The scaled mask, or None when nothing was dropped.
+
+    Notes
+    -----
+    .. math:: m \sim \operatorname{Bernoulli}(1-p), \qquad \text{out} = \frac{m \odot h}{1-p},
+              \qquad \frac{\partial J}{\partial h} = \frac{m}{1-p} \odot \frac{\partial J}{\partial\,\text{out}}
+
+    Dividing by :math:`1-p` during training keeps :math:`\mathbb E[\text{out}] = h`, so
+    evaluation needs no rescaling.
+    """
+    h = v.tensor("h", h)
+    v.number("p", p, low=0, high=1, high_open=True)
+    if not training or p == 0:
+        return h, None
+    keep = torch.rand(h.shape, generator=generator, dtype=h.dtype) >= p
+    mask = keep.to(h.device, h.dtype) / (1 - p)
+    return h * mask, mask
+
+
+def dropout_backward(dout, cache):
+    """Gradient of :func:`dropout_forward`: the upstream gradient through the same mask."""
+    mask = cache
+    return dout if mask is None else dout * mask
+
+
+def batch_norm_forward(
+    a, gamma, beta, running_mean=None, running_var=None, *, training=True, momentum=0.1, eps=1e-5
+):
+    r"""Batch normalization, per feature (dimension 1). Implements :eq:`eq-fnn-batch-norm`.
+
+    Parameters
+    ----------
+    a : Tensor of shape (T_mb, F) or (N, F, ...)
+        Weighted sums; statistics are taken over every dimension but 1.
+    gamma, beta : Tensor of shape (F,)
+        The learned scale :math:`\gamma` and shift :math:`\beta`.
+    running_mean, running_var : Tensor of shape (F,), optional
+        Running statistics. In training they are updated in place (as torch does);
+        in evaluation they replace the batch statistics and are required.
+    training : bool, default True
+    momentum : float, default 0.1
+        Weight of the current batch in the running averages, in [0, 1].
+    eps : float, default 1e-5
+        Added to the variance, > 0.
+
+    Returns
+    -------
+    out : Tensor, the shape of ``a``
+    cache : tuple
+
+    Notes
+    -----
+    .. math:: \mu_f = \frac1{T_{mb}}\sum_t a^{(t)}_f, \quad
+              \sigma_f^2 = \frac1{T_{mb}}\sum_t \bigl(a^{(t)}_f - \mu_f\bigr)^2, \quad
+              \hat a^{(t)}_f = \frac{a^{(t)}_f - \mu_f}{\sqrt{\sigma_f^2 + \epsilon}}, \quad
+              \text{out}^{(t)}_f = \gamma_f\, \hat a^{(t)}_f + \beta_f
+
+    The running variance is updated with the unbiased batch variance
+    :math:`\sigma_f^2\,T_{mb}/(T_{mb}-1)`, as in ``torch.nn.BatchNorm1d``.
+    """
+    a = v.tensor("a", a)
+    if a.ndim < 2:
+        raise ValueError(f"a must have at least 2 dimensions (T_mb, F, ...), got {tuple(a.shape)}")
+    dims = {"dtype": a.dtype, "F": a.shape[1]}
+    gamma = v.tensor("gamma", gamma, shape=("F",), dims=dims)
+    beta = v.tensor("beta", beta, shape=("F",), dims=dims)
+    running_mean = v.optional_tensor("running_mean", running_mean, shape=("F",), dims=dims)
+    running_var = v.optional_tensor("running_var", running_var, shape=("F",), dims=dims)
+    v.number("momentum", momentum, low=0, high=1)
+    v.number("eps", eps, low=0, low_open=True)
+    axes = [d for d in range(a.ndim) if d != 1]  # every dimension but the features
+    shape = [1, -1] + [1] * (a.ndim - 2)  # broadcasts (F,) against a
+    n = a.numel() // a.shape[1]  # values per feature
+    if training:
+        if n < 2:
+            raise ValueError(
+                f"batch norm in training mode needs at least 2 values per feature, "
+                f"got a of shape {tuple(a.shape)}"
+            )
+        mu = a.mean(dim=axes)
+        var = a.var(dim=axes, correction=0)
+        if running_mean is not None:
+            running_mean.mul_(1 - momentum).add_(momentum * mu)
+        if running_var is not None:
+            running_var.mul_(1 - momentum).add_(momentum * var * n / (n - 1))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch norm in evaluation mode needs running_mean and running_var")
+        mu, var = running_mean, running_var
+    inv_std = 1 / torch.sqrt(var + eps)
+    a_hat = (a - mu.reshape(shape)) * inv_std.reshape(shape)
+    out = gamma.reshape(shape) * a_hat + beta.reshape(shape)
+    return out, (a_hat, inv_std, gamma, axes, shape, training)
+
+
+def batch_norm_backward(dout, cache):
+    r"""Gradients of :func:`batch_norm_forward`. Implements :eq:`eq-fnn-batch-norm-grad`.
+
+    Returns
+    -------
+    da : Tensor, the shape of ``a``
+    dgamma, dbeta : Tensor of shape (F,)
+
+    Notes
+    -----
+    In training, the batch statistics depend on every sample, which gives
+
+    .. math:: \frac{\partial J}{\partial a^{(t)}_f} = \frac{\gamma_f}{T_{mb}\sqrt{\sigma_f^2+\epsilon}}
+              \Bigl(T_{mb}\, \delta^{(t)}_f - \sum_{t'} \delta^{(t')}_f
+              - \hat a^{(t)}_f \sum_{t'} \delta^{(t')}_f\, \hat a^{(t')}_f\Bigr)
+
+    with :math:`\delta = \partial J/\partial\,\text{out}`. In evaluation the statistics
+    are constants and the layer is affine: :math:`\partial J/\partial a = \gamma\,\delta/\sqrt{\sigma^2+\epsilon}`.
+    """
+    a_hat, inv_std, gamma, axes, shape, training = cache
+    dbeta = dout.sum(dim=axes)
+    dgamma = (dout * a_hat).sum(dim=axes)
+    scale = (gamma * inv_std).reshape(shape)
+    if not training:
+        return dout * scale, dgamma, dbeta
+    n = dout.numel() // dout.shape[1]
+    da = scale / n * (n * dout - dbeta.reshape(shape) - a_hat * dgamma.reshape(shape))
+    return da, dgamma, dbeta
+
+
+dropout = forward_only(dropout_forward)
+batch_norm = forward_only(batch_norm_forward)
+
+
+def _weights(weights):
+    if isinstance(weights, torch.Tensor) or not isinstance(weights, list | tuple):
+        raise TypeError(f"weights must be a list of tensors, got {type(weights).__name__}")
+    return [v.tensor(f"weights[{i}]", W) for i, W in enumerate(weights)]

@@ -1,0 +1,150 @@
+"""Penalties, dropout and batch normalization against torch and autograd, in float64."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from fnn_helpers import randn, seeds
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nnbook.feedforward import regularization as reg
+
+pytestmark = pytest.mark.fnn
+
+
+@pytest.mark.parametrize("kind", ["l1", "l2"])
+def test_penalties_match_autograd(kind):
+    forward = getattr(reg, f"{kind}_penalty_forward")
+    backward = getattr(reg, f"{kind}_penalty_backward")
+    weights = [randn(3, 4, seed=1).requires_grad_(), randn(2, 3, seed=2).requires_grad_()]
+    with torch.no_grad():
+        weights[0][0, 0] = 0.0  # the L1 kink
+    J, cache = forward([W.detach() for W in weights], 0.3)
+    if kind == "l2":
+        J_ref = 0.3 / 2 * sum((W**2).sum() for W in weights)
+    else:
+        J_ref = 0.3 * sum(W.abs().sum() for W in weights)
+    J_ref.backward()
+    torch.testing.assert_close(J, J_ref.detach())
+    for grad, W in zip(backward(cache), weights, strict=True):
+        torch.testing.assert_close(grad, W.grad)
+
+
+def test_l2_gradient_is_torch_weight_decay():
+    W = randn(3, 3)
+    (grad,) = reg.l2_penalty_backward(reg.l2_penalty_forward([W], 0.01)[1])
+    p = W.clone()
+    p.grad = torch.zeros_like(p)
+    torch.optim.SGD([p], lr=1.0, weight_decay=0.01).step()
+    torch.testing.assert_close(W - p, grad)
+
+
+def test_dropout_is_inverted_and_identity_in_eval():
+    h = torch.ones(2000, 50, dtype=torch.float64)
+    g = torch.Generator().manual_seed(0)
+    out, mask = reg.dropout_forward(h, 0.3, generator=g)
+    kept = out != 0
+    assert abs(kept.double().mean().item() - 0.7) < 0.01
+    torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / 0.7))
+    assert abs(out.mean().item() - 1.0) < 0.02  # expectation preserved
+    out_eval, cache = reg.dropout_forward(h, 0.3, training=False)
+    assert out_eval is h and cache is None
+    assert reg.dropout_backward(h, None) is h
+
+
+def test_dropout_backward_matches_autograd_for_the_same_mask():
+    h, dout = randn(5, 4).requires_grad_(), randn(5, 4, seed=1)
+    out, mask = reg.dropout_forward(h.detach(), 0.5, generator=torch.Generator().manual_seed(3))
+    (h * mask).backward(dout)
+    torch.testing.assert_close(out, (h * mask).detach())
+    torch.testing.assert_close(reg.dropout_backward(dout, mask), h.grad)
+
+
+def test_dropout_matches_torch_in_distribution():
+    torch.manual_seed(0)
+    ours = reg.dropout(torch.ones(100_000, dtype=torch.float64), 0.25)
+    theirs = F.dropout(torch.ones(100_000, dtype=torch.float64), 0.25)
+    assert set(ours.unique().tolist()) == set(theirs.unique().tolist()) == {0.0, 4 / 3}
+    assert abs((ours == 0).double().mean() - (theirs == 0).double().mean()) < 0.01
+
+
+def _bn_against_torch(shape, training, seed):
+    F_ = shape[1]
+    a = randn(*shape, seed=seed, scale=2).requires_grad_()
+    gamma = (1 + randn(F_, seed=seed + 1) / 3).requires_grad_()
+    beta = randn(F_, seed=seed + 2).requires_grad_()
+    rm, rv = randn(F_, seed=seed + 3), 1 + randn(F_, seed=seed + 4).abs()
+    rm_t, rv_t = rm.clone(), rv.clone()
+    dout = randn(*shape, seed=seed + 5)
+    out, cache = reg.batch_norm_forward(
+        a.detach(), gamma.detach(), beta.detach(), rm, rv, training=training, momentum=0.2
+    )
+    out_t = F.batch_norm(a, rm_t, rv_t, gamma, beta, training=training, momentum=0.2)
+    out_t.backward(dout)
+    torch.testing.assert_close(out, out_t.detach())
+    torch.testing.assert_close(rm, rm_t)
+    torch.testing.assert_close(rv, rv_t)
+    da, dgamma, dbeta = reg.batch_norm_backward(dout, cache)
+    torch.testing.assert_close(da, a.grad)
+    torch.testing.assert_close(dgamma, gamma.grad)
+    torch.testing.assert_close(dbeta, beta.grad)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.sampled_from([(2, 1), (5, 3), (16, 7), (3, 2, 4), (2, 3, 4, 5)]),
+    training=st.booleans(),
+    seed=seeds,
+)
+def test_batch_norm_matches_torch(shape, training, seed):
+    _bn_against_torch(shape, training, seed)
+
+
+def test_batch_norm_gradcheck_in_training():
+    def f(a, gamma, beta):
+        return reg.batch_norm(a, gamma, beta)
+
+    inputs = (randn(6, 3).requires_grad_(), randn(3, seed=1).requires_grad_(),
+              randn(3, seed=2).requires_grad_())  # fmt: skip
+    assert torch.autograd.gradcheck(f, inputs)
+
+
+def test_batch_norm_normalizes_the_batch():
+    out = reg.batch_norm(randn(64, 5, scale=7) + 3, torch.ones(5, dtype=torch.float64),
+                         torch.zeros(5, dtype=torch.float64))  # fmt: skip
+    torch.testing.assert_close(out.mean(0), torch.zeros(5, dtype=torch.float64))
+    torch.testing.assert_close(out.var(0, correction=0), torch.ones(5, dtype=torch.float64),
+                               atol=1e-5, rtol=0)  # fmt: skip
+
+
+Z = torch.zeros
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: reg.dropout_forward(Z(3), 1.0), ValueError, r"p must be in \[0, 1\), got 1.0"),
+        (lambda: reg.dropout_forward(Z(3), -0.1), ValueError, r"p must be in \[0, 1\), got -0.1"),
+        (lambda: reg.batch_norm_forward(Z(1, 4), Z(4), Z(4)), ValueError,
+         r"batch norm in training mode needs at least 2 values per feature, got a of shape \(1, 4\)"),
+        (lambda: reg.batch_norm_forward(Z(5, 4), Z(3), Z(4)), ValueError,
+         r"gamma must have shape \(F=4,\), got \(3,\)"),
+        (lambda: reg.batch_norm_forward(Z(5, 4), Z(4), Z(4), training=False), ValueError,
+         r"evaluation mode needs running_mean and running_var"),
+        (lambda: reg.batch_norm_forward(Z(5), Z(5), Z(5)), ValueError,
+         r"a must have at least 2 dimensions"),
+        (lambda: reg.batch_norm_forward(Z(5, 4), Z(4), Z(4), momentum=2), ValueError,
+         r"momentum must be in \[0, 1\], got 2"),
+        (lambda: reg.l2_penalty_forward(Z(3), 0.1), TypeError,
+         r"weights must be a list of tensors, got Tensor"),
+        (lambda: reg.l1_penalty_forward([Z(3)], -1), ValueError, r"lam must be in \[0, inf\], got -1"),
+    ],
+)  # fmt: skip
+def test_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_batch_norm_in_eval_accepts_a_single_sample():
+    out = reg.batch_norm(Z(1, 4), torch.ones(4), Z(4), Z(4), torch.ones(4), training=False)
+    assert out.shape == (1, 4)
