@@ -35,11 +35,18 @@ class History:
     test_accuracy: list[float] = field(default_factory=list)  # when test data is given
 
 
-def batches(n, batch_size, *, generator=None):
-    """Shuffled index tensors that cover ``range(n)`` once, ``batch_size`` at a time."""
+def batches(n, batch_size, *, generator=None, drop_last=False):
+    """Shuffled index tensors that cover ``range(n)`` once, ``batch_size`` at a time.
+
+    With ``drop_last`` the final batch is left out when it is smaller than
+    ``batch_size`` (its samples come round again in a later, reshuffled epoch).
+    """
     v.number("batch_size", batch_size, low=1, integer=True)
     order = torch.randperm(n, generator=generator)
-    return list(order.split(batch_size))
+    chunks = list(order.split(batch_size))
+    if drop_last and len(chunks) > 1 and len(chunks[-1]) < batch_size:
+        chunks.pop()
+    return chunks
 
 
 def predict(net, X):
@@ -59,7 +66,7 @@ def accuracy(logits, y):
 
 
 def fit(net, X, y, *, epochs, lr=0.1, batch_size=64, generator=None, test=None, optimizer=None,
-        progress=True):  # fmt: skip
+        drop_last=True, progress=True):  # fmt: skip
     """Train a classifier with the softmax cross-entropy loss.
 
     Parameters
@@ -81,6 +88,9 @@ def fit(net, X, y, *, epochs, lr=0.1, batch_size=64, generator=None, test=None, 
         Evaluated after every epoch.
     optimizer : object with ``step()``, optional
         Replaces plain gradient descent.
+    drop_last : bool, default True
+        Skip the last, smaller mini-batch of each epoch. Its gradient averages over
+        few samples, so the same learning rate makes a much noisier step.
     progress : bool, default True
         Show a progress bar (``TQDM_DISABLE=1`` hides it).
 
@@ -95,7 +105,7 @@ def fit(net, X, y, *, epochs, lr=0.1, batch_size=64, generator=None, test=None, 
     bar = {} if progress else {"disable": True}  # an explicit False would override TQDM_DISABLE
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", **bar):
         start = time.perf_counter()
-        for idx in batches(len(X), batch_size, generator=generator):
+        for idx in batches(len(X), batch_size, generator=generator, drop_last=drop_last):
             params = _gradients(net, X[idx], y[idx])
             if optimizer is not None:
                 optimizer.step()

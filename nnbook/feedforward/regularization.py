@@ -91,7 +91,7 @@ def l1_penalty_backward(cache):
     return [lam * torch.sign(W) for W in weights]
 
 
-def dropout_forward(h, p=0.5, *, training=True, generator=None):
+def dropout_forward(h, p=0.5, *, training=True, generator=None, keep=None):
     r"""Inverted dropout. Implements :eq:`eq-fnn-dropout`.
 
     Parameters
@@ -105,6 +105,8 @@ def dropout_forward(h, p=0.5, *, training=True, generator=None):
     generator : torch.Generator, optional
         A CPU generator for the mask; the mask is drawn on the CPU and moved to ``h``'s
         device, so CPU and GPU runs drop the same units.
+    keep : Tensor of bool, the shape of ``h``, optional
+        A given mask (True keeps the unit) instead of a random one, to replay a step.
 
     Returns
     -------
@@ -124,7 +126,12 @@ def dropout_forward(h, p=0.5, *, training=True, generator=None):
     v.number("p", p, low=0, high=1, high_open=True)
     if not training or p == 0:
         return h, None
-    keep = torch.rand(h.shape, generator=generator, dtype=h.dtype) >= p
+    if keep is None:
+        keep = torch.rand(h.shape, generator=generator, dtype=h.dtype) >= p
+    else:
+        keep = v.tensor("keep", keep, shape=tuple(h.shape), floating=False)
+        if keep.dtype != torch.bool:
+            raise TypeError(f"keep must be a bool tensor, got dtype {keep.dtype}")
     mask = keep.to(h.device, h.dtype) / (1 - p)
     return h * mask, mask
 
