@@ -18,28 +18,41 @@ import benchmarks
 from benchmarks import BENCHMARKS
 
 
-def _seconds(fn, args, repeats: int) -> float:
-    """Median seconds of one call, over ``repeats`` timed blocks after a warm-up."""
-    fn(*args)
-    per_block = 1
-    while True:  # grow the block until it lasts about 20 ms, so the clock is accurate
+def _block_size(fn, args) -> int:
+    """Calls per timed block, so that a block lasts about 20 ms and the clock is accurate."""
+    fn(*args)  # warm-up
+    calls = 1
+    while calls < 1 << 16:
         start = time.perf_counter()
-        for _ in range(per_block):
+        for _ in range(calls):
             fn(*args)
-        if time.perf_counter() - start > 0.02 or per_block >= 1 << 16:
+        if time.perf_counter() - start > 0.02:
             break
-        per_block *= 2
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(per_block):
-            fn(*args)
-        times.append((time.perf_counter() - start) / per_block)
-    return statistics.median(times)
+        calls *= 2
+    return calls
 
 
-def run(quick: bool = False, only: str = "") -> list[tuple[str, float, float]]:
-    """Time every registered benchmark; return (name, nnbook seconds, torch seconds)."""
+def _block(fn, args, calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn(*args)
+    return (time.perf_counter() - start) / calls
+
+
+def _interleaved(ours, theirs, args, repeats: int) -> tuple[float, float, float]:
+    """Median seconds per call of each side, and the median of the paired ratios.
+
+    The two sides alternate block by block, so a slow spell of the machine hits both
+    and cancels out of the ratio.
+    """
+    n_ours, n_theirs = _block_size(ours, args), _block_size(theirs, args)
+    pairs = [(_block(ours, args, n_ours), _block(theirs, args, n_theirs)) for _ in range(repeats)]
+    ratio = statistics.median(a / b for a, b in pairs)
+    return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs), ratio
+
+
+def run(quick: bool = False, only: str = "") -> list[tuple[str, float, float, float]]:
+    """Time every registered benchmark: (name, nnbook s, torch s, median paired ratio)."""
     for info in pkgutil.iter_modules(benchmarks.__path__):
         importlib.import_module(f"benchmarks.{info.name}")
     torch.set_num_threads(1)
@@ -49,13 +62,8 @@ def run(quick: bool = False, only: str = "") -> list[tuple[str, float, float]]:
             continue
         args = bench.inputs(0.1 if quick else 1.0)
         torch.testing.assert_close(bench.nnbook(*args), bench.torch(*args))  # same kernel?
-        repeats = 3 if quick else 15
         rows.append(
-            (
-                bench.name,
-                _seconds(bench.nnbook, args, repeats),
-                _seconds(bench.torch, args, repeats),
-            )
+            (bench.name, *_interleaved(bench.nnbook, bench.torch, args, 3 if quick else 21))
         )
     return rows
 
@@ -66,13 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--filter", default="", help="run only benchmarks whose name has this")
     args = parser.parse_args(argv)
     rows = run(args.quick, args.filter)
-    width = max([len(name) for name, _, _ in rows] + [9])
-    print(f"torch {torch.__version__}, 1 thread; ratio = nnbook time / torch time")
+    width = max([len(row[0]) for row in rows] + [9])
+    print(f"torch {torch.__version__}, 1 thread; ratio = nnbook time / torch time, "
+          "the median over interleaved blocks")  # fmt: skip
     print(f"{'benchmark':<{width}}  {'nnbook':>10}  {'torch':>10}  {'ratio':>6}")
-    for name, ours, theirs in rows:
-        print(
-            f"{name:<{width}}  {ours * 1e6:8.1f} us  {theirs * 1e6:8.1f} us  {ours / theirs:6.2f}"
-        )
+    for name, ours, theirs, ratio in rows:
+        print(f"{name:<{width}}  {ours * 1e6:8.1f} us  {theirs * 1e6:8.1f} us  {ratio:6.2f}")
     return 0
 
 

@@ -125,7 +125,7 @@ def _gradients(net, x, y):
         F.cross_entropy(net(x), y).backward()
         return list(net.parameters())
     _, cache = softmax_cross_entropy_forward(net.forward(x), y)
-    net.backward(softmax_cross_entropy_backward(cache))
+    net.backward(softmax_cross_entropy_backward(cache), input_grad=False)
     return net.parameters()
 
 

@@ -112,3 +112,16 @@ def test_bad_construction(kwargs, error, message):
 def test_forward_checks_the_input_width():
     with pytest.raises(ValueError, match=r"x must have shape \(\*, 3\), got \(4, 5\)"):
         MLP([3, 2]).forward(torch.zeros(4, 5))
+
+
+def test_backward_can_skip_the_input_gradient():
+    x, y = _data()
+    nets = [MLP([6, 8, 4], generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+            for _ in range(2)]  # fmt: skip
+    results = []
+    for net, input_grad in zip(nets, [True, False], strict=True):
+        _, cache = softmax_cross_entropy_forward(net.forward(x), y)
+        results.append(net.backward(softmax_cross_entropy_backward(cache), input_grad=input_grad))
+    assert results[0].shape == x.shape and results[1] is None
+    for p, q in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad)

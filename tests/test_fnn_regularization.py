@@ -60,6 +60,16 @@ def test_dropout_backward_matches_autograd_for_the_same_mask():
     torch.testing.assert_close(reg.dropout_backward(dout, mask), h.grad)
 
 
+def test_dropout_with_a_given_mask():
+    h, keep = randn(3, 4), torch.rand(3, 4, generator=torch.Generator().manual_seed(0)) > 0.3
+    out, mask = reg.dropout_forward(h, 0.3, keep=keep)
+    torch.testing.assert_close(out, h * keep / 0.7)
+    with pytest.raises(TypeError, match=r"keep must be a bool tensor, got dtype torch.float32"):
+        reg.dropout_forward(h, 0.3, keep=torch.ones(3, 4))
+    with pytest.raises(ValueError, match=r"keep must have shape \(3, 4\), got \(4, 3\)"):
+        reg.dropout_forward(h, 0.3, keep=torch.ones(4, 3, dtype=torch.bool))
+
+
 def test_dropout_matches_torch_in_distribution():
     torch.manual_seed(0)
     ours = reg.dropout(torch.ones(100_000, dtype=torch.float64), 0.25)

@@ -48,7 +48,7 @@ def linear_forward(h, W, b=None):
     return a, (h, W, b is not None)
 
 
-def linear_backward(delta, cache):
+def linear_backward(delta, cache, *, input_grad=True):
     r"""Gradients of weight averaging, from the upstream gradient ``delta``.
 
     Parameters
@@ -57,10 +57,13 @@ def linear_backward(delta, cache):
         :math:`\partial J / \partial a`.
     cache : tuple
         From :func:`linear_forward`.
+    input_grad : bool, default True
+        Compute ``dh``. The first layer of a network does not need it (nothing learns
+        below the input), and skipping it saves a third of that layer's backward pass.
 
     Returns
     -------
-    dh : Tensor of shape (T_mb, F_in)
+    dh : Tensor of shape (T_mb, F_in), or None when ``input_grad`` is False
     dW : Tensor of shape (F_out, F_in)
     db : Tensor of shape (F_out,), or None when the forward pass had no bias
 
@@ -73,7 +76,7 @@ def linear_backward(delta, cache):
     """
     h, W, has_bias = cache
     delta = v.tensor("delta", delta, shape=(h.shape[0], W.shape[0]), dims={"dtype": h.dtype})
-    dh = delta @ W  # (T_mb, F_in)
+    dh = delta @ W if input_grad else None  # (T_mb, F_in)
     dW = delta.T @ h  # (F_out, F_in)
     db = delta.sum(dim=0) if has_bias else None
     return dh, dW, db

@@ -154,16 +154,18 @@ class MLP:
             self._caches.append(cache)
         return h
 
-    def backward(self, delta):
+    def backward(self, delta, *, input_grad=True):
         r"""Backpropagate :math:`\delta = \partial J/\partial\,\text{output}` through every layer.
 
-        Sets ``p.grad`` of every parameter and returns :math:`\partial J/\partial x`.
-        Implements :eq:`eq-fnn-backprop`.
+        Sets ``p.grad`` of every parameter and returns :math:`\partial J/\partial x`
+        (None with ``input_grad=False``, which skips that product, as autograd does for
+        inputs that need no gradient). Implements :eq:`eq-fnn-backprop`.
         """
         if self._caches is None:
             raise RuntimeError("backward needs a forward pass first")
         _, g_backward = ACTIVATIONS[self.activation]
-        for layer, cache in zip(reversed(self.layers), reversed(self._caches), strict=True):
+        for nu in reversed(range(len(self.layers))):
+            layer, cache = self.layers[nu], self._caches[nu]
             if "dropout" in cache:
                 delta = dropout_backward(delta, cache["dropout"])
             if "g" in cache:
@@ -172,7 +174,8 @@ class MLP:
                 delta, layer["gamma"].grad, layer["beta"].grad = batch_norm_backward(
                     delta, cache["bn"]
                 )
-            delta, layer["W"].grad, db = linear_backward(delta, cache["linear"])
+            need = input_grad or nu > 0
+            delta, layer["W"].grad, db = linear_backward(delta, cache["linear"], input_grad=need)
             if "b" in layer:
                 layer["b"].grad = db
         self._caches = None

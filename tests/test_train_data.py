@@ -1,0 +1,84 @@
+"""The datasets, the training loop and the figure helpers."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from nnbook.data import digits, mnist5k  # noqa: E402
+from nnbook.feedforward import MLP  # noqa: E402
+from nnbook.plot import draw_network  # noqa: E402
+from nnbook.train import accuracy, batches, fit, predict  # noqa: E402
+
+pytestmark = pytest.mark.fnn
+
+
+def test_digits_split_is_fixed_and_stratified():
+    a, b = digits(), digits()
+    assert a.X_train.shape == (1347, 64) and a.X_test.shape == (450, 64)
+    assert torch.equal(a.X_train, b.X_train) and torch.equal(a.y_test, b.y_test)
+    assert 0 <= a.X_train.min() and a.X_train.max() <= 1
+    assert a.y_train.dtype == torch.int64
+    counts = torch.bincount(a.y_test, minlength=10)
+    assert counts.min() >= 43 and counts.max() <= 47  # each class about 10 %
+
+
+def test_mnist5k_is_real_mnist_offline():
+    data = mnist5k()
+    assert data.X_train.shape == (4000, 784) and data.X_test.shape == (1000, 784)
+    assert torch.equal(torch.bincount(data.y_test), torch.full((10,), 100))
+    assert 0 <= data.X_train.min() and data.X_train.max() <= 1
+
+
+def test_batches_cover_every_index_once():
+    chunks = batches(10, 4, generator=torch.Generator().manual_seed(0))
+    assert [len(c) for c in chunks] == [4, 4, 2]
+    assert sorted(torch.cat(chunks).tolist()) == list(range(10))
+    assert [len(c) for c in batches(10, 4, drop_last=True)] == [4, 4]
+    assert [len(c) for c in batches(3, 8, drop_last=True)] == [3]  # never drop everything
+
+
+def test_fit_trains_nnbook_and_torch_identically():
+    data = digits(dtype=torch.float64)
+    X, y = data.X_train[:256], data.y_train[:256]
+    ours = MLP([64, 16, 10], generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    theirs = ours.to_torch()
+    h1 = fit(ours, X, y, epochs=3, generator=torch.Generator().manual_seed(1), progress=False)
+    h2 = fit(theirs, X, y, epochs=3, generator=torch.Generator().manual_seed(1), progress=False)
+    torch.testing.assert_close(torch.tensor(h1.train_loss), torch.tensor(h2.train_loss))
+    assert h1.train_loss[-1] < h1.train_loss[0]
+    assert h1.epoch == [0, 1, 2, 3] and h1.test_accuracy == []
+
+
+def test_fit_accepts_an_optimizer():
+    data = digits()
+    net = MLP([64, 10], generator=torch.Generator().manual_seed(0))
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    test = (data.X_test, data.y_test)
+    history = fit(net, data.X_train, data.y_train, epochs=2, optimizer=optimizer, test=test,
+                  generator=torch.Generator().manual_seed(0), progress=False)  # fmt: skip
+    assert history.test_accuracy[-1] > 0.8
+    assert accuracy(predict(net, test[0]), test[1]) == history.test_accuracy[-1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"epochs": -1}, ValueError, r"epochs must be in \[0, inf\], got -1"),
+        ({"epochs": 1, "lr": -0.1}, ValueError, r"lr must be in \[0, inf\], got -0.1"),
+        ({"epochs": 1, "batch_size": 0}, ValueError, r"batch_size must be in \[1, inf\], got 0"),
+    ],
+)
+def test_fit_rejects_bad_settings(kwargs, error, message):
+    net = MLP([4, 2])
+    with pytest.raises(error, match=message):
+        fit(net, torch.zeros(8, 4), torch.zeros(8, dtype=torch.int64), progress=False, **kwargs)
+
+
+def test_draw_network():
+    ax = draw_network([3, 20, 2], max_neurons=5)
+    assert len(ax.collections) == 3  # one scatter per layer
+    with pytest.raises(ValueError, match=r"sizes must hold at least 2 positive widths"):
+        draw_network([3])
