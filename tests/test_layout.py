@@ -112,7 +112,8 @@ def test_every_public_module_declares_all_and_is_in_the_api_reference(path):
     assert f".. automodule:: {module}\n" in api, f"{module} is missing from the API reference"
 
 
-def test_equation_labels_cited_by_docstrings_exist_in_the_book():
+def _equations():
+    """(labels that docstrings cite, labels that the book's pages define)."""
     cited = set()
     for path in (ROOT / "nnbook").rglob("*.py"):
         cited |= set(re.findall(r":eq:`([^`]+)`", path.read_text()))
@@ -120,4 +121,14 @@ def test_equation_labels_cited_by_docstrings_exist_in_the_book():
     defined = set(re.findall(r"\$\$ \((eq-[\w-]+)\)", pages)) | set(
         re.findall(r":label: (eq-[\w-]+)", pages)
     )
+    return cited, defined
+
+
+def test_equation_labels_cited_by_docstrings_exist_in_the_book():
+    cited, defined = _equations()
     assert cited <= defined, f"docstrings cite undefined equations: {sorted(cited - defined)}"
+
+
+def test_every_numbered_equation_is_implemented_by_a_function():
+    cited, defined = _equations()
+    assert defined <= cited, f"equations no docstring implements: {sorted(defined - cited)}"
