@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from nnbook import _validate as v
+from nnbook import _validate as validate
 from nnbook.check import Case, Exercise, register
 from nnbook.optim import SGD, StepLR, rules
 
@@ -20,8 +20,8 @@ def _randn(rng, *shape):
 
 
 def _momentum_step(theta, grad, buffer, lr, momentum):
-    v.number("lr", lr, low=0)
-    v.number("momentum", momentum, low=0)
+    validate.number("lr", lr, low=0)
+    validate.number("momentum", momentum, low=0)
     theta = theta.clone()
     state = {} if buffer is None else {"momentum_buffer": buffer.clone()}
     rules.sgd_update(theta, grad, state, lr=lr, momentum=momentum)
@@ -52,11 +52,11 @@ momentum_step = register(
 )
 
 
-def _adam_bias_correction(m, v_, t, beta1, beta2):
-    v.number("t", t, low=1, integer=True)
+def _adam_bias_correction(m, v, t, beta1, beta2):
+    validate.number("t", t, low=1, integer=True)
     for name, beta in (("beta1", beta1), ("beta2", beta2)):
-        v.number(name, beta, low=0, high=1, high_open=True)
-    return m / (1 - beta1**t), v_ / (1 - beta2**t)
+        validate.number(name, beta, low=0, high=1, high_open=True)
+    return m / (1 - beta1**t), v / (1 - beta2**t)
 
 
 def _bias_cases(rng):
@@ -83,7 +83,7 @@ adam_bias_correction = register(
 
 
 def _adagrad_step(theta, grad, G, lr, eps=1e-10):
-    v.number("eps", eps, low=0, low_open=True)
+    validate.number("eps", eps, low=0, low_open=True)
     theta, state = theta.clone(), {"step": 1, "sum": G.clone()}
     rules.adagrad_update(theta, grad, state, lr=lr, eps=eps)
     return theta, state["sum"]
@@ -117,7 +117,7 @@ adagrad_step = register(
 
 
 def _step_decay(lr0, gamma, step_size, epoch):
-    v.number("epoch", epoch, low=0, integer=True)
+    validate.number("epoch", epoch, low=0, integer=True)
     schedule = StepLR(SGD([torch.zeros(1)], lr=lr0), step_size=step_size, gamma=gamma)
     return schedule.lr_at(lr0, epoch)
 
