@@ -61,7 +61,8 @@ def run(quick: bool = False, only: str = "") -> list[tuple[str, float, float, fl
         if only not in bench.name:
             continue
         args = bench.inputs(0.1 if quick else 1.0)
-        torch.testing.assert_close(bench.nnbook(*args), bench.torch(*args))  # same kernel?
+        # The same kernel? (Precision is the unit tests' job, in float64; this is float32.)
+        torch.testing.assert_close(bench.nnbook(*args), bench.torch(*args), rtol=1e-3, atol=1e-3)
         rows.append(
             (bench.name, *_interleaved(bench.nnbook, bench.torch, args, 3 if quick else 21))
         )

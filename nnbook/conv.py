@@ -1,0 +1,347 @@
+r"""Convolution and pooling, forward and backward, built on im2col.
+
+Shapes follow torch: images are ``(N, C, H, W)``, convolution weights
+``(C_out, C_in, kh, kw)``. ``stride`` and ``padding`` are an int or a pair ``(rows,
+columns)``. The central trick is :func:`im2col`: it copies every receptive field of
+the input into a column, so that a convolution becomes one matrix product and its
+backward pass two more, with :func:`col2im` (the adjoint of im2col) summing the
+gradients of overlapping fields back into place. Both loop over the ``kh * kw`` kernel
+offsets only, copying strided slices, which keeps them deterministic on every device.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from nnbook import _validate as v
+from nnbook._pairs import forward_only
+from nnbook.feedforward.regularization import batch_norm_backward, batch_norm_forward
+
+__all__ = [
+    "Conv2dFunction",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "batch_norm2d_backward",
+    "batch_norm2d_forward",
+    "col2im",
+    "conv2d",
+    "conv2d_backward",
+    "conv2d_forward",
+    "conv2d_naive",
+    "im2col",
+    "max_pool2d",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+    "output_size",
+]
+
+
+def output_size(size, kernel, stride=1, padding=0):
+    r"""The output length of a convolution or pooling along one dimension.
+
+    .. math:: \text{out} = \left\lfloor \frac{\text{size} + 2p - k}{s} \right\rfloor + 1
+
+    Raises ``ValueError`` when the kernel does not fit in the padded input.
+    """
+    for name, value, low in (("size", size, 1), ("kernel", kernel, 1), ("stride", stride, 1),
+                             ("padding", padding, 0)):  # fmt: skip
+        v.number(name, value, low=low, integer=True)
+    if kernel > size + 2 * padding:
+        raise ValueError(
+            f"kernel {kernel} is larger than the padded input {size} + 2 * {padding} = {size + 2 * padding}"
+        )
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _pair(name, value, low):
+    pair = tuple(value) if isinstance(value, tuple | list) else (value, value)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    for x in pair:
+        v.number(name, x, low=low, integer=True)
+    return pair
+
+
+def _image(name, x):
+    x = v.tensor(name, x)
+    if x.ndim != 4:
+        raise ValueError(f"{name} must be 4-D (N, C, H, W), got {x.ndim}-D: {tuple(x.shape)}")
+    return x
+
+
+def _geometry(x_shape, kernel, stride, padding):
+    """Output height and width, checking that the kernel fits."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    _, _, H, W = x_shape
+    try:
+        return output_size(H, kh, sh, ph), output_size(W, kw, sw, pw)
+    except ValueError as err:
+        raise ValueError(
+            f"kernel {kernel} does not fit input {tuple(x_shape)} with padding {padding}: {err}"
+        ) from None
+
+
+def im2col(x, kernel, stride=1, padding=0, pad_value=0.0):
+    """Every receptive field of ``x`` as a column.
+
+    Parameters
+    ----------
+    x : Tensor of shape (N, C, H, W)
+    kernel : int or pair
+        The field's size ``(kh, kw)``.
+    stride, padding : int or pair
+    pad_value : float, default 0.0
+        What the padding holds (max pooling pads with ``-inf``).
+
+    Returns
+    -------
+    Tensor of shape (N, C * kh * kw, H_out * W_out)
+        Column ``l`` holds the field of output position ``l`` (row-major), ordered by
+        channel, then kernel row, then kernel column, as ``torch.nn.functional.unfold``.
+    """
+    x = _image("x", x)
+    kernel, stride, padding = (
+        _pair("kernel", kernel, 1),
+        _pair("stride", stride, 1),
+        _pair("padding", padding, 0),
+    )
+    H_out, W_out = _geometry(x.shape, kernel, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xp = F.pad(x, (pw, pw, ph, ph), value=pad_value)
+    N, C = x.shape[:2]
+    cols = x.new_empty(N, C, kh, kw, H_out, W_out)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, i, j] = xp[:, :, i : i + sh * H_out : sh, j : j + sw * W_out : sw]
+    return cols.reshape(N, C * kh * kw, H_out * W_out)
+
+
+def col2im(cols, x_shape, kernel, stride=1, padding=0):
+    """The adjoint of :func:`im2col`: add every column back onto its receptive field.
+
+    Parameters
+    ----------
+    cols : Tensor of shape (N, C * kh * kw, H_out * W_out)
+    x_shape : tuple (N, C, H, W)
+        The shape of the image that :func:`im2col` read.
+    kernel, stride, padding : int or pair
+
+    Returns
+    -------
+    Tensor of shape x_shape
+        Where fields overlap, their values are summed.
+    """
+    kernel, stride, padding = (
+        _pair("kernel", kernel, 1),
+        _pair("stride", stride, 1),
+        _pair("padding", padding, 0),
+    )
+    H_out, W_out = _geometry(x_shape, kernel, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    N, C, H, W = x_shape
+    cols = v.tensor("cols", cols, shape=(N, C * kh * kw, H_out * W_out))
+    cols = cols.reshape(N, C, kh, kw, H_out, W_out)
+    xp = cols.new_zeros(N, C, H + 2 * ph, W + 2 * pw)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i : i + sh * H_out : sh, j : j + sw * W_out : sw] += cols[:, :, i, j]
+    return xp[:, :, ph : ph + H, pw : pw + W]
+
+
+def conv2d_forward(x, w, b=None, stride=1, padding=0):
+    r"""A 2-D convolution (cross-correlation, as in every deep-learning library), via im2col.
+
+    Parameters
+    ----------
+    x : Tensor of shape (N, C_in, H, W)
+    w : Tensor of shape (C_out, C_in, kh, kw)
+    b : Tensor of shape (C_out,), optional
+    stride, padding : int or pair
+
+    Returns
+    -------
+    out : Tensor of shape (N, C_out, H_out, W_out)
+    cache : tuple
+
+    Notes
+    -----
+    .. math:: \text{out}_{n, o, y, x} = b_o + \sum_{c, i, j} w_{o, c, i, j}\,
+              x_{n, c,\, s_h y + i - p_h,\, s_w x + j - p_w}
+
+    With the fields as columns this is ``w.reshape(C_out, -1) @ im2col(x)``.
+    """
+    x, w = _image("x", x), _image("w", w)
+    if x.dtype != w.dtype:
+        raise TypeError(f"w must have dtype {x.dtype} like x, got {w.dtype}")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"w expects {w.shape[1]} input channels (w has shape {tuple(w.shape)}), "
+            f"but x has {x.shape[1]} (x has shape {tuple(x.shape)})"
+        )
+    b = v.optional_tensor("b", b, shape=(w.shape[0],), dims={"dtype": x.dtype})
+    kernel, stride, padding = (
+        tuple(w.shape[2:]),
+        _pair("stride", stride, 1),
+        _pair("padding", padding, 0),
+    )
+    H_out, W_out = _geometry(x.shape, kernel, stride, padding)
+    cols = im2col(x, kernel, stride, padding)  # (N, C_in*kh*kw, L)
+    out = w.reshape(w.shape[0], -1) @ cols  # (N, C_out, L)
+    if b is not None:
+        out = out + b[:, None]
+    out = out.reshape(x.shape[0], w.shape[0], H_out, W_out)
+    return out, (cols, w, b is not None, tuple(x.shape), stride, padding)
+
+
+def conv2d_backward(dout, cache):
+    r"""Gradients of :func:`conv2d_forward`.
+
+    Returns
+    -------
+    dx : Tensor of shape (N, C_in, H, W)
+    dw : Tensor of shape (C_out, C_in, kh, kw)
+    db : Tensor of shape (C_out,), or None without bias
+
+    Notes
+    -----
+    With :math:`X` the columns of im2col and :math:`\delta` the upstream gradient as
+    ``(N, C_out, L)``: :math:`\partial J/\partial W = \sum_n \delta_n X_n^\top`,
+    :math:`\partial J/\partial X = W^\top \delta`, then col2im folds the columns back.
+    """
+    cols, w, has_bias, x_shape, stride, padding = cache
+    N, C_out = x_shape[0], w.shape[0]
+    delta = dout.reshape(N, C_out, -1)  # (N, C_out, L)
+    dw = (delta @ cols.transpose(1, 2)).sum(dim=0).reshape(w.shape)
+    db = delta.sum(dim=(0, 2)) if has_bias else None
+    dcols = w.reshape(C_out, -1).T @ delta  # (N, C_in*kh*kw, L)
+    dx = col2im(dcols, x_shape, tuple(w.shape[2:]), stride, padding)
+    return dx, dw, db
+
+
+def conv2d_naive(x, w, b=None, stride=1, padding=0):
+    """The same convolution as :func:`conv2d`, by explicit loops over output positions.
+
+    Readable and slow: one small product per output pixel. The benchmark and the
+    chapter compare it with the im2col version.
+    """
+    x, w = _image("x", x), _image("w", w)
+    stride, padding = _pair("stride", stride, 1), _pair("padding", padding, 0)
+    (kh, kw), (sh, sw), (ph, pw) = tuple(w.shape[2:]), stride, padding
+    H_out, W_out = _geometry(x.shape, (kh, kw), stride, padding)
+    xp = F.pad(x, (pw, pw, ph, ph))
+    out = x.new_zeros(x.shape[0], w.shape[0], H_out, W_out)
+    for y in range(H_out):
+        for z in range(W_out):
+            field = xp[:, :, y * sh : y * sh + kh, z * sw : z * sw + kw]  # (N, C_in, kh, kw)
+            out[:, :, y, z] = torch.einsum("ncij,ocij->no", field, w)
+    return out if b is None else out + b[:, None, None]
+
+
+def _pool_input(x, kernel, stride, padding):
+    x = _image("x", x)
+    kernel = _pair("kernel", kernel, 1)
+    stride = kernel if stride is None else _pair("stride", stride, 1)
+    padding = _pair("padding", padding, 0)
+    if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
+        raise ValueError(f"padding {padding} must be at most half the kernel {kernel}")
+    return x, kernel, stride, padding
+
+
+def max_pool2d_forward(x, kernel, stride=None, padding=0):
+    r"""Max pooling: the largest value of every field, channel by channel.
+
+    Parameters
+    ----------
+    x : Tensor of shape (N, C, H, W)
+    kernel : int or pair
+    stride : int or pair, optional
+        Defaults to the kernel size (non-overlapping fields), as in torch.
+    padding : int or pair, default 0
+        Padded with :math:`-\infty`, so padding never wins.
+
+    Returns
+    -------
+    out : Tensor of shape (N, C, H_out, W_out)
+    cache : tuple
+        The position of each maximum, for :func:`max_pool2d_backward`.
+    """
+    x, kernel, stride, padding = _pool_input(x, kernel, stride, padding)
+    N, C, H, W = x.shape
+    H_out, W_out = _geometry(x.shape, kernel, stride, padding)
+    cols = im2col(x.reshape(N * C, 1, H, W), kernel, stride, padding, pad_value=-torch.inf)
+    out, argmax = cols.max(dim=1)  # (N*C, L): the first maximum of each field wins, as in torch
+    return out.reshape(N, C, H_out, W_out), (argmax, tuple(x.shape), kernel, stride, padding)
+
+
+def max_pool2d_backward(dout, cache):
+    """Gradient of :func:`max_pool2d_forward`: each output's gradient goes to its maximum."""
+    argmax, (N, C, H, W), kernel, stride, padding = cache
+    k = kernel[0] * kernel[1]
+    winners = F.one_hot(argmax, k).transpose(1, 2).to(dout.dtype)  # (N*C, k, L)
+    dcols = winners * dout.reshape(N * C, 1, -1)
+    return col2im(dcols, (N * C, 1, H, W), kernel, stride, padding).reshape(N, C, H, W)
+
+
+def avg_pool2d_forward(x, kernel, stride=None, padding=0):
+    """Average pooling; zeros of the padding count in the average, as torch's default.
+
+    Parameters and returns as :func:`max_pool2d_forward`.
+    """
+    x, kernel, stride, padding = _pool_input(x, kernel, stride, padding)
+    N, C, H, W = x.shape
+    H_out, W_out = _geometry(x.shape, kernel, stride, padding)
+    cols = im2col(x.reshape(N * C, 1, H, W), kernel, stride, padding)
+    out = cols.mean(dim=1)
+    return out.reshape(N, C, H_out, W_out), (tuple(x.shape), kernel, stride, padding)
+
+
+def avg_pool2d_backward(dout, cache):
+    """Gradient of :func:`avg_pool2d_forward`: each output's gradient, shared equally by its field."""
+    (N, C, H, W), kernel, stride, padding = cache
+    k = kernel[0] * kernel[1]
+    dcols = (dout.reshape(N * C, 1, -1) / k).expand(N * C, k, dout[0, 0].numel())
+    return col2im(dcols, (N * C, 1, H, W), kernel, stride, padding).reshape(N, C, H, W)
+
+
+def batch_norm2d_forward(x, gamma, beta, running_mean=None, running_var=None, *, training=True,
+                         momentum=0.1, eps=1e-5):  # fmt: skip
+    """Batch normalization of feature maps: one mean and variance per channel, over (N, H, W).
+
+    The arithmetic is :func:`nnbook.feedforward.regularization.batch_norm_forward`, which
+    already normalizes over every dimension but 1; this function only insists on 4-D input.
+    """
+    _image("x", x)
+    return batch_norm_forward(x, gamma, beta, running_mean, running_var, training=training,
+                              momentum=momentum, eps=eps)  # fmt: skip
+
+
+def batch_norm2d_backward(dout, cache):
+    """Gradients of :func:`batch_norm2d_forward`: ``(dx, dgamma, dbeta)``."""
+    return batch_norm_backward(dout, cache)
+
+
+class Conv2dFunction(torch.autograd.Function):
+    """The hand-written convolution as an autograd function, to train inside torch models.
+
+    ``Conv2dFunction.apply(x, w, b, stride, padding)``: forward by
+    :func:`conv2d_forward`, backward by :func:`conv2d_backward`; autograd only chains them.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b=None, stride=1, padding=0):
+        """:func:`conv2d_forward`, keeping its cache on ``ctx``."""
+        out, ctx.cache = conv2d_forward(x, w, b, stride, padding)
+        return out
+
+    @staticmethod
+    def backward(ctx, dout):
+        """:func:`conv2d_backward`; stride and padding get no gradient."""
+        dx, dw, db = conv2d_backward(dout, ctx.cache)
+        return dx, dw, db, None, None
+
+
+conv2d = forward_only(conv2d_forward)
+max_pool2d = forward_only(max_pool2d_forward)
+avg_pool2d = forward_only(avg_pool2d_forward)
