@@ -1,0 +1,307 @@
+"""The classic convolutional networks, in historical order, as ``torch.nn.Module`` subclasses.
+
+Each follows the canonical configuration (for ImageNet-sized models, that of
+torchvision, so that parameter counts can be compared with published ones). Build the
+large ones on the ``meta`` device to count or inspect them without allocating memory::
+
+    with torch.device("meta"):
+        model = resnet50()
+    count_parameters(model)   # 25,557,032
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = [
+    "AlexNet",
+    "BasicBlock",
+    "Bottleneck",
+    "GoogLeNet",
+    "Inception",
+    "LeNet5",
+    "ResNet",
+    "VGG",
+    "count_parameters",
+    "resnet18",
+    "resnet50",
+    "vgg11",
+    "vgg16",
+    "vgg19",
+]
+
+
+def count_parameters(model):
+    """The number of trainable numbers in ``model`` (batch-norm running statistics excluded)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 (LeCun et al., 1998) in its common modern form: ReLU, max pooling, full connections.
+
+    Two convolution + pooling stages (6 and 16 filters of 5x5), then fully connected
+    layers of 120, 84 and ``num_classes`` units, for 32x32 inputs (28x28 with
+    ``padding=2`` on the first convolution). ``batch_norm`` adds BatchNorm after each
+    convolution and hidden linear layer. The original differs in its C3 layer (each of
+    the 16 maps sees only some of the 6 input maps), trainable subsampling and RBF output.
+    """
+
+    def __init__(self, num_classes=10, in_channels=1, padding=2, batch_norm=False):
+        super().__init__()
+
+        def norm(n, dim):
+            return (
+                (nn.BatchNorm2d(n) if dim == 2 else nn.BatchNorm1d(n))
+                if batch_norm
+                else nn.Identity()
+            )
+
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=padding), norm(6, 2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), norm(16, 2), nn.ReLU(), nn.MaxPool2d(2),
+        )  # fmt: skip
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120), norm(120, 1), nn.ReLU(),
+            nn.Linear(120, 84), norm(84, 1), nn.ReLU(),
+            nn.Linear(84, num_classes),
+        )  # fmt: skip
+
+    def forward(self, x):
+        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        return self.classifier(self.features(x))
+
+
+class AlexNet(nn.Module):
+    """AlexNet (Krizhevsky et al., 2012), single-tower, as in torchvision: 61,100,840 parameters."""
+
+    def __init__(self, num_classes=1000, dropout=0.5):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+            nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+            nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+        )  # fmt: skip
+        self.avgpool = nn.AdaptiveAvgPool2d(6)
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),
+        )  # fmt: skip
+
+    def forward(self, x):
+        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+#: VGG configurations (Simonyan & Zisserman, 2014): filters per 3x3 convolution, "M" = 2x2 max pool.
+VGG_CONFIGS = {
+    11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    19: [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],
+}
+
+
+class VGG(nn.Module):
+    """VGG: only 3x3 convolutions (stride 1, padding 1) and 2x2 max pooling, then three dense layers."""
+
+    def __init__(self, depth=16, num_classes=1000, dropout=0.5):
+        super().__init__()
+        if depth not in VGG_CONFIGS:
+            raise ValueError(f"depth must be one of {sorted(VGG_CONFIGS)}, got {depth!r}")
+        layers, channels = [], 3
+        for item in VGG_CONFIGS[depth]:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(inplace=True)]
+                channels = item
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(7)
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(4096, num_classes),
+        )  # fmt: skip
+
+    def forward(self, x):
+        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def vgg11(**kwargs):
+    """VGG-11 (configuration A)."""
+    return VGG(11, **kwargs)
+
+
+def vgg16(**kwargs):
+    """VGG-16 (configuration D): 138,357,544 parameters."""
+    return VGG(16, **kwargs)
+
+
+def vgg19(**kwargs):
+    """VGG-19 (configuration E)."""
+    return VGG(19, **kwargs)
+
+
+def _conv_bn(c_in, c_out, kernel, stride=1, padding=0, eps=1e-5):
+    """Convolution without bias (the batch norm after it has a shift), batch norm, ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+        nn.BatchNorm2d(c_out, eps=eps), nn.ReLU(inplace=True),
+    )  # fmt: skip
+
+
+class Inception(nn.Module):
+    """The inception module (Szegedy et al., 2014): four parallel branches, concatenated.
+
+    1x1; 1x1 then 3x3; 1x1 then a larger window; 3x3 max pooling then 1x1. The 1x1
+    convolutions reduce the channels before the expensive windows. As in torchvision, the
+    "5x5" branch uses a 3x3 kernel, which is what its published parameter count reflects.
+    """
+
+    def __init__(self, c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
+        super().__init__()
+        conv = lambda *a, **k: _conv_bn(*a, eps=0.001, **k)  # noqa: E731
+        self.branches = nn.ModuleList([
+            conv(c_in, c1, 1),
+            nn.Sequential(conv(c_in, c3_reduce, 1), conv(c3_reduce, c3, 3, padding=1)),
+            nn.Sequential(conv(c_in, c5_reduce, 1), conv(c5_reduce, c5, 3, padding=1)),
+            nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True), conv(c_in, pool_proj, 1)),
+        ])  # fmt: skip
+
+    def forward(self, x):
+        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
+class GoogLeNet(nn.Module):
+    """GoogLeNet (Inception v1) without the auxiliary classifiers, as in torchvision: 6,624,904 parameters."""
+
+    def __init__(self, num_classes=1000, dropout=0.2):
+        super().__init__()
+        conv = lambda *a, **k: _conv_bn(*a, eps=0.001, **k)  # noqa: E731
+        pool = lambda: nn.MaxPool2d(3, stride=2, ceil_mode=True)  # noqa: E731
+        self.stem = nn.Sequential(
+            conv(3, 64, 7, stride=2, padding=3), pool(),
+            conv(64, 64, 1), conv(64, 192, 3, padding=1), pool(),
+        )  # fmt: skip
+        self.inceptions = nn.Sequential(
+            Inception(192, 64, 96, 128, 16, 32, 32), Inception(256, 128, 128, 192, 32, 96, 64), pool(),
+            Inception(480, 192, 96, 208, 16, 48, 64), Inception(512, 160, 112, 224, 24, 64, 64),
+            Inception(512, 128, 128, 256, 24, 64, 64), Inception(512, 112, 144, 288, 32, 64, 64),
+            Inception(528, 256, 160, 320, 32, 128, 128), nn.MaxPool2d(2, stride=2, ceil_mode=True),
+            Inception(832, 256, 160, 320, 32, 128, 128), Inception(832, 384, 192, 384, 48, 128, 128),
+        )  # fmt: skip
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(1024, num_classes)
+        )
+
+    def forward(self, x):
+        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        return self.head(self.inceptions(self.stem(x)))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with a shortcut: out = ReLU(x + F(x)) (ResNet-18/34)."""
+
+    expansion = 1
+
+    def __init__(self, c_in, width, stride=1):
+        super().__init__()
+        self.residual = nn.Sequential(
+            nn.Conv2d(c_in, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
+        )  # fmt: skip
+        self.shortcut = _shortcut(c_in, width, stride)
+
+    def forward(self, x):
+        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        return torch.relu(self.shortcut(x) + self.residual(x))
+
+
+class Bottleneck(nn.Module):
+    """The bottleneck block: 1x1 reduce, 3x3, 1x1 expand (4x), plus the shortcut (ResNet-50+)."""
+
+    expansion = 4
+
+    def __init__(self, c_in, width, stride=1):
+        super().__init__()
+        c_out = width * self.expansion
+        self.residual = nn.Sequential(
+            nn.Conv2d(c_in, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, c_out, 1, bias=False), nn.BatchNorm2d(c_out),
+        )  # fmt: skip
+        self.shortcut = _shortcut(c_in, c_out, stride)
+
+    def forward(self, x):
+        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        return torch.relu(self.shortcut(x) + self.residual(x))
+
+
+def _shortcut(c_in, c_out, stride):
+    """Identity when shapes agree, else a strided 1x1 convolution with batch norm (projection)."""
+    if stride == 1 and c_in == c_out:
+        return nn.Identity()
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+
+class ResNet(nn.Module):
+    """A residual network (He et al., 2016): a stem, four stages of blocks, global pooling."""
+
+    def __init__(self, block, blocks_per_stage, num_classes=1000):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, 1),
+        )  # fmt: skip
+        stages, c_in = [], 64
+        for i, n in enumerate(blocks_per_stage):
+            width = 64 * 2**i
+            for j in range(n):
+                stages.append(block(c_in, width, stride=2 if j == 0 and i > 0 else 1))
+                c_in = width * block.expansion
+        self.stages = nn.Sequential(*stages)
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)
+        )
+
+    def forward(self, x):
+        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        return self.head(self.stages(self.stem(x)))
+
+
+def resnet18(**kwargs):
+    """ResNet-18: basic blocks, (2, 2, 2, 2) per stage."""
+    return ResNet(BasicBlock, (2, 2, 2, 2), **kwargs)
+
+
+def resnet50(**kwargs):
+    """ResNet-50: bottleneck blocks, (3, 4, 6, 3) per stage: 25,557,032 parameters."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), **kwargs)
