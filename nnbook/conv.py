@@ -35,11 +35,12 @@ __all__ = [
     "max_pool2d_backward",
     "max_pool2d_forward",
     "output_size",
+    "receptive_field",
 ]
 
 
 def output_size(size, kernel, stride=1, padding=0):
-    r"""The output length of a convolution or pooling along one dimension.
+    r"""The output length of a convolution or pooling along one dimension. Implements :eq:`eq-cnn-output-size`.
 
     .. math:: \text{out} = \left\lfloor \frac{\text{size} + 2p - k}{s} \right\rfloor + 1
 
@@ -53,6 +54,41 @@ def output_size(size, kernel, stride=1, padding=0):
             f"kernel {kernel} is larger than the padded input {size} + 2 * {padding} = {size + 2 * padding}"
         )
     return (size + 2 * padding - kernel) // stride + 1
+
+
+def receptive_field(kernels, strides=None):
+    r"""How many input pixels, along one dimension, one output of a stack of layers sees.
+
+    Implements :eq:`eq-cnn-receptive-field`.
+
+    Parameters
+    ----------
+    kernels : sequence of int
+        The kernel size of each layer, first layer first (pooling layers count too).
+    strides : sequence of int, optional
+        Their strides; 1 for every layer when omitted.
+
+    Returns
+    -------
+    list of int
+        The receptive field after each layer.
+
+    Notes
+    -----
+    .. math:: r_\ell = r_{\ell-1} + (k_\ell - 1) \prod_{m < \ell} s_m, \qquad r_0 = 1
+    """
+    kernels = list(kernels)
+    strides = [1] * len(kernels) if strides is None else list(strides)
+    if len(strides) != len(kernels):
+        raise ValueError(f"strides must have one entry per kernel ({len(kernels)}), got {len(strides)}")
+    fields, r, jump = [], 1, 1
+    for k, s in zip(kernels, strides, strict=True):
+        v.number("kernel", k, low=1, integer=True)
+        v.number("stride", s, low=1, integer=True)
+        r += (k - 1) * jump
+        jump *= s
+        fields.append(r)
+    return fields
 
 
 def _pair(name, value, low):
@@ -84,7 +120,7 @@ def _geometry(x_shape, kernel, stride, padding):
 
 
 def im2col(x, kernel, stride=1, padding=0, pad_value=0.0):
-    """Every receptive field of ``x`` as a column.
+    """Every receptive field of ``x`` as a column. Implements :eq:`eq-cnn-im2col`.
 
     Parameters
     ----------
@@ -152,6 +188,8 @@ def col2im(cols, x_shape, kernel, stride=1, padding=0):
 
 def conv2d_forward(x, w, b=None, stride=1, padding=0):
     r"""A 2-D convolution (cross-correlation, as in every deep-learning library), via im2col.
+
+    Implements :eq:`eq-cnn-conv`.
 
     Parameters
     ----------

@@ -174,3 +174,21 @@ Z = torch.zeros
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_receptive_field_growth():
+    assert conv.receptive_field([3, 3, 3]) == [3, 5, 7]  # stacked 3x3: +2 per layer
+    assert conv.receptive_field([5, 2, 5, 2], [1, 2, 1, 2]) == [5, 6, 14, 16]  # LeNet
+    with pytest.raises(ValueError, match=r"strides must have one entry per kernel \(2\), got 1"):
+        conv.receptive_field([3, 3], [1])
+
+
+def test_receptive_field_by_gradient():
+    # The field is the set of inputs whose gradient is non-zero for one output pixel.
+    x = torch.zeros(1, 1, 40, 40, requires_grad=True)
+    h = torch.nn.functional.conv2d(x, torch.ones(1, 1, 5, 5))
+    h = torch.nn.functional.avg_pool2d(h, 2)  # (max pooling would route to one pixel per window)
+    h = torch.nn.functional.conv2d(h, torch.ones(1, 1, 5, 5))
+    h[0, 0, 3, 3].backward()
+    rows = (x.grad[0, 0].abs().sum(dim=1) > 0).sum().item()
+    assert rows == conv.receptive_field([5, 2, 5], [1, 2, 1])[-1] == 14
