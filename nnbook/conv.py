@@ -23,6 +23,7 @@ __all__ = [
     "avg_pool2d",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
+    "batch_norm2d",
     "batch_norm2d_backward",
     "batch_norm2d_forward",
     "col2im",
@@ -288,7 +289,7 @@ def _pool_input(x, kernel, stride, padding):
 
 
 def max_pool2d_forward(x, kernel, stride=None, padding=0):
-    r"""Max pooling: the largest value of every field, channel by channel.
+    r"""Max pooling: the largest value of every field, channel by channel. Implements :eq:`eq-cnn-maxpool`.
 
     Parameters
     ----------
@@ -323,7 +324,7 @@ def max_pool2d_backward(dout, cache):
 
 
 def avg_pool2d_forward(x, kernel, stride=None, padding=0):
-    """Average pooling; zeros of the padding count in the average, as torch's default.
+    """Average pooling; zeros of the padding count in the average, as torch's default. Implements :eq:`eq-cnn-avgpool`.
 
     Parameters and returns as :func:`max_pool2d_forward`.
     """
@@ -346,6 +347,8 @@ def avg_pool2d_backward(dout, cache):
 def batch_norm2d_forward(x, gamma, beta, running_mean=None, running_var=None, *, training=True,
                          momentum=0.1, eps=1e-5):  # fmt: skip
     """Batch normalization of feature maps: one mean and variance per channel, over (N, H, W).
+
+    Implements :eq:`eq-cnn-batch-norm`.
 
     The arithmetic is :func:`nnbook.feedforward.regularization.batch_norm_forward`, which
     already normalizes over every dimension but 1; this function only insists on 4-D input.
@@ -383,3 +386,4 @@ class Conv2dFunction(torch.autograd.Function):
 conv2d = forward_only(conv2d_forward)
 max_pool2d = forward_only(max_pool2d_forward)
 avg_pool2d = forward_only(avg_pool2d_forward)
+batch_norm2d = forward_only(batch_norm2d_forward)
