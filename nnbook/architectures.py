@@ -24,6 +24,7 @@ __all__ = [
     "ResNet",
     "VGG",
     "count_parameters",
+    "summary",
     "resnet18",
     "resnet50",
     "vgg11",
@@ -35,6 +36,26 @@ __all__ = [
 def count_parameters(model):
     """The number of trainable numbers in ``model`` (batch-norm running statistics excluded)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def summary(model, input_shape):
+    """One row per top-level stage of ``model``: its name, output shape and parameter count.
+
+    The models of this module are a sequence of stages (``features``, ``classifier``...);
+    this runs them in turn on an empty tensor of ``input_shape`` on the model's device
+    (use the ``meta`` device for large models: nothing is computed or allocated).
+
+    Returns
+    -------
+    list of tuple (str, tuple, int)
+    """
+    device = next(model.parameters()).device
+    rows = []
+    x = torch.empty(input_shape, device=device)
+    for name, stage in model.named_children():
+        x = stage(x)
+        rows.append((name, tuple(x.shape), count_parameters(stage)))
+    return rows
 
 
 class LeNet5(nn.Module):
@@ -87,14 +108,14 @@ class AlexNet(nn.Module):
         )  # fmt: skip
         self.avgpool = nn.AdaptiveAvgPool2d(6)
         self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
             nn.Dropout(dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
             nn.Linear(4096, num_classes),
         )  # fmt: skip
 
     def forward(self, x):
         """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
-        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+        return self.classifier(self.avgpool(self.features(x)))
 
 
 #: VGG configurations (Simonyan & Zisserman, 2014): filters per 3x3 convolution, "M" = 2x2 max pool.
@@ -144,14 +165,14 @@ class VGG(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(7)
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Flatten(), nn.Linear(512 * 7 * 7, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
             nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
             nn.Linear(4096, num_classes),
         )  # fmt: skip
 
     def forward(self, x):
         """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
-        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+        return self.classifier(self.avgpool(self.features(x)))
 
 
 def vgg11(**kwargs):
@@ -228,7 +249,10 @@ class GoogLeNet(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """Two 3x3 convolutions with a shortcut: out = ReLU(x + F(x)) (ResNet-18/34)."""
+    """Two 3x3 convolutions with a shortcut: out = ReLU(x + F(x)) (ResNet-18/34).
+
+    Implements :eq:`eq-cnn-residual`.
+    """
 
     expansion = 1
 
@@ -246,7 +270,10 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """The bottleneck block: 1x1 reduce, 3x3, 1x1 expand (4x), plus the shortcut (ResNet-50+)."""
+    """The bottleneck block: 1x1 reduce, 3x3, 1x1 expand (4x), plus the shortcut (ResNet-50+).
+
+    Implements :eq:`eq-cnn-residual`, with F the three convolutions.
+    """
 
     expansion = 4
 

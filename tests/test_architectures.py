@@ -70,3 +70,12 @@ def test_inception_concatenates_its_branches():
 def test_vgg_rejects_unknown_depths():
     with pytest.raises(ValueError, match=r"depth must be one of \[11, 16, 19\], got 13"):
         A.VGG(13)
+
+
+def test_summary_adds_up():
+    with torch.device("meta"):
+        model = A.vgg16()
+    rows = A.summary(model, (1, 3, 224, 224))
+    assert [name for name, _, _ in rows] == ["features", "avgpool", "classifier"]
+    assert rows[0][1] == (1, 512, 7, 7) and rows[-1][1] == (1, 1000)
+    assert sum(count for _, _, count in rows) == A.count_parameters(model)
