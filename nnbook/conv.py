@@ -235,7 +235,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0):
 
 
 def conv2d_backward(dout, cache):
-    r"""Gradients of :func:`conv2d_forward`.
+    r"""Gradients of :func:`conv2d_forward`. Implements :eq:`eq-cnn-conv-grad`.
 
     Returns
     -------
