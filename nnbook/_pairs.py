@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import inspect
 
-__all__ = ["forward_only"]
+import torch
+
+__all__ = ["autograd_function", "forward_only"]
 
 
 def forward_only(forward):
@@ -28,3 +30,29 @@ def forward_only(forward):
     output_only.__signature__ = inspect.signature(forward)
     del output_only.__wrapped__  # so the docs and nnbook.show see this function itself
     return output_only
+
+
+def autograd_function(forward, backward, name):
+    """A ``torch.autograd.Function`` whose passes are a hand-written pair.
+
+    ``forward(*args)`` returns ``(out, cache)``; ``backward(dout, cache)`` returns the
+    gradients of the leading arguments (one tensor, or a tuple). The remaining arguments
+    (strides, flags, running statistics) get no gradient. Autograd only chains the
+    hand-written functions; it differentiates nothing itself.
+    """
+
+    def run_forward(ctx, *args):
+        """Run the hand-written forward pass; keep its cache on ``ctx``."""
+        out, ctx.cache = forward(*args)
+        ctx.n_args = len(args)
+        return out
+
+    def run_backward(ctx, dout):
+        """Run the hand-written backward pass; arguments beyond its gradients get None."""
+        grads = backward(dout.contiguous(), ctx.cache)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        return grads + (None,) * (ctx.n_args - len(grads))
+
+    doc = f"``{forward.__name__}`` and ``{backward.__name__}`` as an autograd function."
+    methods = {"forward": staticmethod(run_forward), "backward": staticmethod(run_backward), "__doc__": doc}
+    return type(name, (torch.autograd.Function,), methods)

@@ -64,29 +64,30 @@ class LeNet5(nn.Module):
     Two convolution + pooling stages (6 and 16 filters of 5x5), then fully connected
     layers of 120, 84 and ``num_classes`` units, for 32x32 inputs (28x28 with
     ``padding=2`` on the first convolution). ``batch_norm`` adds BatchNorm after each
-    convolution and hidden linear layer. The original differs in its C3 layer (each of
-    the 16 maps sees only some of the 6 input maps), trainable subsampling and RBF output.
+    convolution; ``handwritten`` builds the network from :mod:`nnbook.modules`, whose
+    forward and backward passes are nnbook's own, with the same parameter names. The
+    original differs in its C3 layer (each of the 16 maps sees only some of the 6 input
+    maps), trainable subsampling and RBF output.
     """
 
-    def __init__(self, num_classes=10, in_channels=1, padding=2, batch_norm=False):
+    def __init__(self, num_classes=10, in_channels=1, padding=2, batch_norm=False, handwritten=False):
         super().__init__()
+        from nnbook import modules  # imported here: nnbook.modules builds on nnbook.conv
 
-        def norm(n, dim):
-            return (
-                (nn.BatchNorm2d(n) if dim == 2 else nn.BatchNorm1d(n))
-                if batch_norm
-                else nn.Identity()
-            )
+        layer = modules if handwritten else nn
+
+        def norm(n):
+            return layer.BatchNorm2d(n) if batch_norm else nn.Identity()
 
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, 5, padding=padding), norm(6, 2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), norm(16, 2), nn.ReLU(), nn.MaxPool2d(2),
+            layer.Conv2d(in_channels, 6, 5, padding=padding), norm(6), nn.ReLU(), layer.MaxPool2d(2),
+            layer.Conv2d(6, 16, 5), norm(16), nn.ReLU(), layer.MaxPool2d(2),
         )  # fmt: skip
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(16 * 5 * 5, 120), norm(120, 1), nn.ReLU(),
-            nn.Linear(120, 84), norm(84, 1), nn.ReLU(),
-            nn.Linear(84, num_classes),
+            layer.Linear(16 * 5 * 5, 120), nn.ReLU(),
+            layer.Linear(120, 84), nn.ReLU(),
+            layer.Linear(84, num_classes),
         )  # fmt: skip
 
     def forward(self, x):

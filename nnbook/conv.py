@@ -15,11 +15,13 @@ import torch
 import torch.nn.functional as F
 
 from nnbook import _validate as v
-from nnbook._pairs import forward_only
+from nnbook._pairs import autograd_function, forward_only
 from nnbook.feedforward.regularization import batch_norm_backward, batch_norm_forward
 
 __all__ = [
+    "BatchNorm2dFunction",
     "Conv2dFunction",
+    "MaxPool2dFunction",
     "avg_pool2d",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
@@ -363,24 +365,20 @@ def batch_norm2d_backward(dout, cache):
     return batch_norm_backward(dout, cache)
 
 
-class Conv2dFunction(torch.autograd.Function):
-    """The hand-written convolution as an autograd function, to train inside torch models.
+#: The hand-written convolution as an autograd function: ``Conv2dFunction.apply(x, w, b, stride, padding)``.
+Conv2dFunction = autograd_function(conv2d_forward, conv2d_backward, "Conv2dFunction")
+#: Max pooling as an autograd function: ``MaxPool2dFunction.apply(x, kernel, stride, padding)``.
+MaxPool2dFunction = autograd_function(max_pool2d_forward, max_pool2d_backward, "MaxPool2dFunction")
 
-    ``Conv2dFunction.apply(x, w, b, stride, padding)``: forward by
-    :func:`conv2d_forward`, backward by :func:`conv2d_backward`; autograd only chains them.
-    """
 
-    @staticmethod
-    def forward(ctx, x, w, b=None, stride=1, padding=0):
-        """:func:`conv2d_forward`, keeping its cache on ``ctx``."""
-        out, ctx.cache = conv2d_forward(x, w, b, stride, padding)
-        return out
+def _batch_norm2d_positional(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+    return batch_norm2d_forward(x, gamma, beta, running_mean, running_var, training=training,
+                                momentum=momentum, eps=eps)  # fmt: skip
 
-    @staticmethod
-    def backward(ctx, dout):
-        """:func:`conv2d_backward`; stride and padding get no gradient."""
-        dx, dw, db = conv2d_backward(dout, ctx.cache)
-        return dx, dw, db, None, None
+
+#: Batch normalization of feature maps as an autograd function:
+#: ``BatchNorm2dFunction.apply(x, gamma, beta, running_mean, running_var, training, momentum, eps)``.
+BatchNorm2dFunction = autograd_function(_batch_norm2d_positional, batch_norm2d_backward, "BatchNorm2dFunction")
 
 
 conv2d = forward_only(conv2d_forward)
