@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from fnn_helpers import batch_norm_against_torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -113,23 +114,7 @@ def test_pooling_matches_torch(kind, c):
 
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm2d_matches_torch(training):
-    x = _randn(4, 3, 5, 6).requires_grad_()
-    gamma, beta = (1 + _randn(3, seed=1) / 3).requires_grad_(), _randn(3, seed=2).requires_grad_()
-    rm, rv = _randn(3, seed=3), 1 + _randn(3, seed=4).abs()
-    rm_t, rv_t = rm.clone(), rv.clone()
-    out_ref = F.batch_norm(x, rm_t, rv_t, gamma, beta, training=training)
-    dout = _randn(*out_ref.shape, seed=5)
-    out_ref.backward(dout)
-    out, cache = conv.batch_norm2d_forward(
-        x.detach(), gamma.detach(), beta.detach(), rm, rv, training=training
-    )
-    torch.testing.assert_close(out, out_ref.detach())
-    torch.testing.assert_close(rm, rm_t)
-    torch.testing.assert_close(rv, rv_t)
-    dx, dgamma, dbeta = conv.batch_norm2d_backward(dout, cache)
-    torch.testing.assert_close(dx, x.grad)
-    torch.testing.assert_close(dgamma, gamma.grad)
-    torch.testing.assert_close(dbeta, beta.grad)
+    batch_norm_against_torch(conv.batch_norm2d_forward, conv.batch_norm2d_backward, (4, 3, 5, 6), training, 0)
 
 
 def test_autograd_function_passes_gradcheck():

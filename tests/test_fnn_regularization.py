@@ -3,7 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from fnn_helpers import randn, seeds
+from fnn_helpers import batch_norm_against_torch, randn, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,28 +78,6 @@ def test_dropout_matches_torch_in_distribution():
     assert abs((ours == 0).double().mean() - (theirs == 0).double().mean()) < 0.01
 
 
-def _bn_against_torch(shape, training, seed):
-    F_ = shape[1]
-    a = randn(*shape, seed=seed, scale=2).requires_grad_()
-    gamma = (1 + randn(F_, seed=seed + 1) / 3).requires_grad_()
-    beta = randn(F_, seed=seed + 2).requires_grad_()
-    rm, rv = randn(F_, seed=seed + 3), 1 + randn(F_, seed=seed + 4).abs()
-    rm_t, rv_t = rm.clone(), rv.clone()
-    dout = randn(*shape, seed=seed + 5)
-    out, cache = reg.batch_norm_forward(
-        a.detach(), gamma.detach(), beta.detach(), rm, rv, training=training, momentum=0.2
-    )
-    out_t = F.batch_norm(a, rm_t, rv_t, gamma, beta, training=training, momentum=0.2)
-    out_t.backward(dout)
-    torch.testing.assert_close(out, out_t.detach())
-    torch.testing.assert_close(rm, rm_t)
-    torch.testing.assert_close(rv, rv_t)
-    da, dgamma, dbeta = reg.batch_norm_backward(dout, cache)
-    torch.testing.assert_close(da, a.grad)
-    torch.testing.assert_close(dgamma, gamma.grad)
-    torch.testing.assert_close(dbeta, beta.grad)
-
-
 @settings(max_examples=30, deadline=None)
 @given(
     shape=st.sampled_from([(2, 1), (5, 3), (16, 7), (3, 2, 4), (2, 3, 4, 5)]),
@@ -107,7 +85,7 @@ def _bn_against_torch(shape, training, seed):
     seed=seeds,
 )
 def test_batch_norm_matches_torch(shape, training, seed):
-    _bn_against_torch(shape, training, seed)
+    batch_norm_against_torch(reg.batch_norm_forward, reg.batch_norm_backward, shape, training, seed)
 
 
 def test_batch_norm_gradcheck_in_training():
