@@ -1,0 +1,143 @@
+"""nnbook.recurrent against torch.nn.RNN / torch.nn.LSTM and autograd, in float64."""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nnbook import recurrent as rec
+
+pytestmark = pytest.mark.rnn
+
+
+def _randn(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def _params(module):
+    return [module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0]
+
+
+def _weights(module):
+    return [
+        getattr(module, f"{n}_l0").detach()
+        for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    ]
+
+
+sizes = st.fixed_dictionaries(
+    {
+        "T": st.integers(1, 6),
+        "B": st.integers(1, 4),
+        "D": st.integers(1, 5),
+        "H": st.integers(1, 5),
+        "seed": st.integers(0, 2**16),
+        "state": st.booleans(),
+    }
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(s=sizes)
+def test_rnn_forward_and_bptt_match_torch(s):
+    torch.manual_seed(s["seed"])
+    module = torch.nn.RNN(s["D"], s["H"], dtype=torch.float64)
+    x = _randn(s["T"], s["B"], s["D"], seed=s["seed"]).requires_grad_()
+    h0 = _randn(1, s["B"], s["H"], seed=s["seed"] + 1).requires_grad_() if s["state"] else None
+    out_t, h_t = module(x, h0)
+    dout, dh_n = (
+        _randn(*out_t.shape, seed=s["seed"] + 2),
+        _randn(s["B"], s["H"], seed=s["seed"] + 3),
+    )
+    (out_t * dout).sum().add((h_t[0] * dh_n).sum()).backward()
+
+    out, h_n, cache = rec.rnn_forward(
+        x.detach(), None if h0 is None else h0[0].detach(), *_weights(module)
+    )
+    torch.testing.assert_close(out, out_t.detach(), rtol=0, atol=1e-10)
+    torch.testing.assert_close(h_n, h_t[0].detach(), rtol=0, atol=1e-10)
+    dx, dh0, *dw = rec.rnn_backward(dout, dh_n, cache)
+    torch.testing.assert_close(dx, x.grad)
+    if h0 is not None:
+        torch.testing.assert_close(dh0, h0.grad[0])
+    for ours, p in zip(
+        dw,
+        [module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0],
+        strict=True,
+    ):
+        torch.testing.assert_close(ours, p.grad)
+
+
+@settings(max_examples=30, deadline=None)
+@given(s=sizes)
+def test_lstm_forward_and_bptt_match_torch(s):
+    torch.manual_seed(s["seed"])
+    module = torch.nn.LSTM(s["D"], s["H"], dtype=torch.float64)
+    x = _randn(s["T"], s["B"], s["D"], seed=s["seed"]).requires_grad_()
+    state = None
+    if s["state"]:
+        state = (_randn(1, s["B"], s["H"], seed=s["seed"] + 1).requires_grad_(),
+                 _randn(1, s["B"], s["H"], seed=s["seed"] + 2).requires_grad_())  # fmt: skip
+    out_t, (h_t, c_t) = module(x, state)
+    dout = _randn(*out_t.shape, seed=s["seed"] + 3)
+    dh_n, dc_n = (
+        _randn(s["B"], s["H"], seed=s["seed"] + 4),
+        _randn(s["B"], s["H"], seed=s["seed"] + 5),
+    )
+    ((out_t * dout).sum() + (h_t[0] * dh_n).sum() + (c_t[0] * dc_n).sum()).backward()
+
+    h0, c0 = (None, None) if state is None else (state[0][0].detach(), state[1][0].detach())
+    out, (h_n, c_n), cache = rec.lstm_forward(x.detach(), h0, c0, *_weights(module))
+    torch.testing.assert_close(out, out_t.detach(), rtol=0, atol=1e-10)
+    torch.testing.assert_close(c_n, c_t[0].detach(), rtol=0, atol=1e-10)
+    dx, dh0, dc0, *dw = rec.lstm_backward(dout, dh_n, dc_n, cache)
+    torch.testing.assert_close(dx, x.grad)
+    if state is not None:
+        torch.testing.assert_close(dh0, state[0].grad[0])
+        torch.testing.assert_close(dc0, state[1].grad[0])
+    for ours, p in zip(
+        dw,
+        [module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0],
+        strict=True,
+    ):
+        torch.testing.assert_close(ours, p.grad)
+
+
+@pytest.mark.parametrize(("x", "h"), [(1, 1), (10, 32), (64, 128)])
+def test_parameter_counts(x, h):
+    assert rec.lstm_parameters(x, h) == sum(p.numel() for p in torch.nn.LSTM(x, h).parameters())
+    assert rec.rnn_parameters(x, h) == sum(p.numel() for p in torch.nn.RNN(x, h).parameters())
+    assert (
+        rec.lstm_parameters(x, h, "keras") == rec.lstm_parameters(x, h) - 4 * h
+    )  # one bias vector
+
+
+W = {
+    "weight_ih": torch.zeros(8, 3),
+    "weight_hh": torch.zeros(8, 2),
+    "bias_ih": torch.zeros(8),
+    "bias_hh": torch.zeros(8),
+}
+
+
+@pytest.mark.parametrize(
+    ("x", "h0", "message"),
+    [
+        (torch.zeros(5, 3), None, r"x must be 3-D \(T, B, D\), got 2-D: \(5, 3\)"),
+        (
+            torch.zeros(5, 4, 7),
+            None,
+            r"x has 7 features per step \(shape \(5, 4, 7\)\), but weight_ih expects 3",
+        ),
+        (torch.zeros(5, 4, 3), torch.zeros(3, 2), r"h0 must have shape \(4, 2\), got \(3, 2\)"),
+        (torch.zeros(0, 4, 3), None, r"x must hold at least one time step, got shape \(0, 4, 3\)"),
+    ],
+)
+def test_bad_input(x, h0, message):
+    with pytest.raises(ValueError, match=message):
+        rec.lstm_forward(x, h0, None, *W.values())
+
+
+def test_bad_counts():
+    with pytest.raises(ValueError, match=r"convention must be 'torch' or 'keras', got 'tf'"):
+        rec.lstm_parameters(3, 4, "tf")
