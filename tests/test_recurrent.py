@@ -19,10 +19,12 @@ def _params(module):
 
 
 def _weights(module):
-    return [
-        getattr(module, f"{n}_l0").detach()
-        for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-    ]
+    return [p.detach() for p in _params(module)]
+
+
+def _assert_weight_grads(grads, module):
+    for ours, p in zip(grads, _params(module), strict=True):
+        torch.testing.assert_close(ours, p.grad)
 
 
 sizes = st.fixed_dictionaries(
@@ -60,12 +62,7 @@ def test_rnn_forward_and_bptt_match_torch(s):
     torch.testing.assert_close(dx, x.grad)
     if h0 is not None:
         torch.testing.assert_close(dh0, h0.grad[0])
-    for ours, p in zip(
-        dw,
-        [module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0],
-        strict=True,
-    ):
-        torch.testing.assert_close(ours, p.grad)
+    _assert_weight_grads(dw, module)
 
 
 @settings(max_examples=30, deadline=None)
@@ -95,12 +92,7 @@ def test_lstm_forward_and_bptt_match_torch(s):
     if state is not None:
         torch.testing.assert_close(dh0, state[0].grad[0])
         torch.testing.assert_close(dc0, state[1].grad[0])
-    for ours, p in zip(
-        dw,
-        [module.weight_ih_l0, module.weight_hh_l0, module.bias_ih_l0, module.bias_hh_l0],
-        strict=True,
-    ):
-        torch.testing.assert_close(ours, p.grad)
+    _assert_weight_grads(dw, module)
 
 
 @pytest.mark.parametrize(("x", "h"), [(1, 1), (10, 32), (64, 128)])
