@@ -37,7 +37,8 @@ def autograd_function(forward, backward, name):
 
     ``forward(*args)`` returns ``(out, cache)``; ``backward(dout, cache)`` returns the
     gradients of the leading arguments (one tensor, or a tuple). The remaining arguments
-    (strides, flags, running statistics) get no gradient. Autograd only chains the
+    (strides, flags, running statistics) get no gradient. Where ``out`` is a tuple of
+    tensors, ``dout`` is the tuple of their gradients. Autograd only chains the
     hand-written functions; it differentiates nothing itself.
     """
 
@@ -47,9 +48,10 @@ def autograd_function(forward, backward, name):
         ctx.n_args = len(args)
         return out
 
-    def run_backward(ctx, dout):
+    def run_backward(ctx, *douts):
         """Run the hand-written backward pass; arguments beyond its gradients get None."""
-        grads = backward(dout.contiguous(), ctx.cache)
+        douts = tuple(d.contiguous() for d in douts)
+        grads = backward(douts[0] if len(douts) == 1 else douts, ctx.cache)
         grads = grads if isinstance(grads, tuple) else (grads,)
         return grads + (None,) * (ctx.n_args - len(grads))
 

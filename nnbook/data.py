@@ -1,7 +1,9 @@
-"""Every dataset the book uses, from installed packages: nothing is downloaded.
+"""Every dataset the book uses, from installed packages or generated: nothing is downloaded.
 
-Each loader returns a :class:`Split` of float tensors scaled to [0, 1] and int64
-labels, split the same way on every machine (stratified, fixed seed).
+Each image loader returns a :class:`Split` of float tensors scaled to [0, 1] and int64
+labels, split the same way on every machine (stratified, fixed seed). The time series
+come from statsmodels, and the symbolic sequence tasks of the recurrent chapter are
+generated here as a :class:`SequenceTask`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,19 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-__all__ = ["Split", "digits", "mnist5k"]
+__all__ = [
+    "SequenceTask",
+    "Split",
+    "co2",
+    "counter_task",
+    "digits",
+    "echo_task",
+    "memory_task",
+    "mnist1d",
+    "mnist5k",
+    "sunspots",
+    "windows",
+]
 
 
 class Split(NamedTuple):
@@ -58,3 +72,152 @@ def _split(X, y, test_size, seed, dtype) -> Split:
         torch.as_tensor(X_test, dtype=dtype),
         torch.as_tensor(y_test, dtype=torch.int64),
     )
+
+
+def mnist1d(*, dtype=torch.float32) -> Split:
+    """MNIST-1D (Greydanus, 2020): 10 classes of 1-D signals of length 40, generated locally.
+
+    4,000 training and 1,000 test signals, made by the ``mnist1d`` package from its
+    default arguments and seed (its ``get_dataset`` would try a download first; this
+    calls ``make_dataset`` directly).
+    """
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    d = make_dataset(get_dataset_args())
+    return Split(
+        torch.as_tensor(d["x"], dtype=dtype),
+        torch.as_tensor(d["y"], dtype=torch.int64),
+        torch.as_tensor(d["x_test"], dtype=dtype),
+        torch.as_tensor(d["y_test"], dtype=torch.int64),
+    )
+
+
+def sunspots(dtype=torch.float64):
+    """Yearly mean sunspot numbers, 1700 to 2008 (309 values), from statsmodels."""
+    import statsmodels.api as sm
+
+    return torch.as_tensor(sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy().copy(), dtype=dtype)
+
+
+def co2(dtype=torch.float64):
+    """Monthly mean CO2 at Mauna Loa in ppm, March 1958 to December 2001 (526 values).
+
+    The weekly series in statsmodels has gaps; the monthly means of the weeks present
+    are taken, and a month with none repeats the previous month.
+    """
+    import statsmodels.api as sm
+
+    weekly = sm.datasets.co2.load_pandas().data["co2"]
+    return torch.as_tensor(weekly.resample("MS").mean().ffill().to_numpy().copy(), dtype=dtype)
+
+
+def windows(series, length):
+    """Supervised pairs from a series: each run of ``length`` values and the value after it.
+
+    Parameters
+    ----------
+    series : Tensor of shape (n,)
+    length : int
+        The window, in time steps.
+
+    Returns
+    -------
+    X : Tensor of shape (n - length, length)
+    y : Tensor of shape (n - length,)
+    """
+    if not isinstance(series, torch.Tensor) or series.ndim != 1:
+        got = tuple(series.shape) if isinstance(series, torch.Tensor) else type(series).__name__
+        raise ValueError(f"series must be a 1-D tensor, got {got}")
+    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length < len(series):
+        raise ValueError(
+            f"length must be an int in [1, {len(series) - 1}] for a series of {len(series)} values, got {length!r}"
+        )
+    return series.unfold(0, length, 1)[:-1], series[length:]
+
+
+class SequenceTask(NamedTuple):
+    """Symbol sequences for next-symbol prediction, batch first.
+
+    ``inputs[n, t]`` is the symbol seen at step ``t`` and ``targets[n, t]`` the one that
+    follows it; both are indices into ``vocabulary``. ``mask`` marks the steps whose
+    target is determined by what came before: only those can be predicted, so only
+    those are scored. Shorter sequences are padded with the last symbol of the
+    vocabulary, where ``mask`` is False.
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    mask: torch.Tensor
+    vocabulary: str
+
+    def one_hot(self, dtype=torch.float32):
+        """The inputs as one-hot vectors, shape (N, T, len(vocabulary))."""
+        return torch.nn.functional.one_hot(self.inputs, len(self.vocabulary)).to(dtype)
+
+    def decode(self, indices):
+        """The string spelled by a 1-D sequence of indices."""
+        return "".join(self.vocabulary[int(k)] for k in indices)
+
+
+def _task(strings, vocabulary, scored):
+    """Encode strings as a :class:`SequenceTask`; ``scored(s, t)`` says if step t counts."""
+    T = max(len(s) for s in strings) - 1
+    pad = len(vocabulary) - 1
+    inputs = torch.full((len(strings), T), pad, dtype=torch.int64)
+    targets = inputs.clone()
+    mask = torch.zeros(len(strings), T, dtype=torch.bool)
+    for n, s in enumerate(strings):
+        ids = torch.tensor([vocabulary.index(ch) for ch in s])
+        inputs[n, : len(s) - 1], targets[n, : len(s) - 1] = ids[:-1], ids[1:]
+        mask[n, : len(s) - 1] = torch.tensor([scored(s, t) for t in range(len(s) - 1)])
+    return SequenceTask(inputs, targets, mask, vocabulary)
+
+
+def _positive_ints(name, values):
+    values = list(values)
+    if not values or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in values):
+        raise ValueError(f"{name} must be a non-empty list of positive ints, got {values!r}")
+    return values
+
+
+def counter_task(counts):
+    """The counter: ``a`` N times, then ``X``, then ``b`` N times, then ``.``.
+
+    Before ``X`` the next symbol cannot be known (another ``a``, or the ``X``?); from
+    ``X`` on it is determined, and a model must have counted the ``a`` s to know when
+    the ``b`` s stop. Those are the scored steps.
+
+    Parameters
+    ----------
+    counts : iterable of int
+        One sequence per N.
+    """
+    counts = _positive_ints("counts", counts)
+    strings = ["a" * k + "X" + "b" * k + "." for k in counts]
+    return _task(strings, "aXb.", lambda s, t: t >= s.index("X"))
+
+
+def memory_task(gaps):
+    """The memory task: ``A x...x Y a`` and ``B x...x Y b``.
+
+    After ``Y`` the answer is the first symbol in lower case, however many ``x`` lie
+    in between; only that step is scored.
+
+    Parameters
+    ----------
+    gaps : iterable of int
+        The numbers of ``x``; each gives one sequence starting with ``A`` and one with ``B``.
+    """
+    gaps = _positive_ints("gaps", gaps)
+    strings = [first + "x" * k + "Y" + first.lower() for first in "AB" for k in gaps]
+    return _task(strings, "ABxYab.", lambda s, t: s[t] == "Y")
+
+
+def echo_task():
+    """The two sequences ``3, 0, 1, 2, 3`` and ``4, 0, 1, 2, 4``.
+
+    Every next value is determined by the history, but after ``2`` it is 3 in one
+    sequence and 4 in the other: a model that sees fewer than the last four values
+    cannot tell them apart.
+    """
+    return _task(["30123", "40124"], "01234", lambda s, t: True)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import torch
 
 from nnbook import _validate as v
-from nnbook.feedforward.activations import sigmoid
 
 __all__ = [
     "lstm_backward",
     "lstm_cell_backward",
     "lstm_cell_forward",
     "lstm_forward",
+    "lstm_gates_backward",
+    "lstm_gates_forward",
     "lstm_parameters",
     "rnn_backward",
     "rnn_cell_backward",
@@ -48,6 +49,8 @@ def rnn_cell_forward(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     Notes
     -----
     .. math:: h_t = \tanh\bigl(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}\bigr)
+
+    Equation :eq:`eq-rnn-cell`.
     """
     h_t = torch.tanh(x_t @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh)
     return h_t, (x_t, h_prev, h_t, weight_ih, weight_hh)
@@ -80,20 +83,13 @@ def lstm_cell_forward(x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_h
 
     Notes
     -----
-    .. math::
-        \begin{aligned}
-        i_t &= \sigma(\cdot), \quad f_t = \sigma(\cdot), \quad g_t = \tanh(\cdot), \quad o_t = \sigma(\cdot)
-            \quad\text{of } W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh} \\
-        c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh c_t
-        \end{aligned}
+    The pre-activations of all four gates come from one matrix product each; the gates
+    themselves are :func:`lstm_gates_forward`, equations :eq:`eq-lstm-gates` to
+    :eq:`eq-lstm-hidden`.
     """
-    gates = x_t @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh  # (B, 4H)
-    i, f, g, o = gates.chunk(4, dim=1)
-    i, f, g, o = sigmoid(i), sigmoid(f), torch.tanh(g), sigmoid(o)
-    c_t = f * c_prev + i * g
-    tanh_c = torch.tanh(c_t)
-    h_t = o * tanh_c
-    return h_t, c_t, (x_t, h_prev, c_prev, i, f, g, o, tanh_c, weight_ih, weight_hh)
+    pre = x_t @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh  # (B, 4H)
+    h_t, c_t, gates = lstm_gates_forward(pre, c_prev)
+    return h_t, c_t, (x_t, h_prev, gates, weight_ih, weight_hh)
 
 
 def lstm_cell_backward(dh_t, dc_t, cache):
@@ -104,13 +100,53 @@ def lstm_cell_backward(dh_t, dc_t, cache):
     tuple
         ``(dx_t, dh_prev, dc_prev, dW_ih, dW_hh, db_ih, db_hh)``.
     """
-    x_t, h_prev, c_prev, i, f, g, o, tanh_c, weight_ih, weight_hh = cache
-    dc = dc_t + dh_t * o * (1 - tanh_c**2)  # the cell state also reaches h_t through tanh
+    x_t, h_prev, gates, weight_ih, weight_hh = cache
+    dpre, dc_prev = lstm_gates_backward(dh_t, dc_t, gates)
+    db = dpre.sum(dim=0)
+    return dpre @ weight_ih, dpre @ weight_hh, dc_prev, dpre.T @ x_t, dpre.T @ h_prev, db, db
+
+
+def lstm_gates_forward(pre, c_prev):
+    r"""The LSTM's gates and memory update, from the pre-activations of all four gates.
+
+    Parameters
+    ----------
+    pre : Tensor of shape (B, 4H)
+        :math:`W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}`, gates in the order i, f, g, o.
+    c_prev : Tensor of shape (B, H)
+
+    Returns
+    -------
+    h_t, c_t : Tensor of shape (B, H)
+    cache : tuple
+
+    Notes
+    -----
+    .. math::
+        i_t = \sigma(\cdot), \quad f_t = \sigma(\cdot), \quad g_t = \tanh(\cdot), \quad o_t = \sigma(\cdot),
+        \qquad c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh c_t
+
+    Equations :eq:`eq-lstm-gates`, :eq:`eq-lstm-cell` and :eq:`eq-lstm-hidden`.
+    """
+    i, f, _, o = torch.sigmoid(pre).chunk(4, dim=1)  # nnbook's sigmoid, in one fused kernel
+    g = torch.tanh(pre.chunk(4, dim=1)[2])
+    c_t = f * c_prev + i * g
+    tanh_c = torch.tanh(c_t)
+    return o * tanh_c, c_t, (c_prev, i, f, g, o, tanh_c)
+
+
+def lstm_gates_backward(dh_t, dc_t, cache):
+    """Gradients of :func:`lstm_gates_forward`: ``(dpre, dc_prev)``.
+
+    The cell state reaches the loss twice, through ``c_t`` itself and through
+    ``h_t = o * tanh(c_t)``; its gradient is the sum, and it flows back to ``c_prev``
+    multiplied only by the forget gate (equation :eq:`eq-lstm-carousel`).
+    """
+    c_prev, i, f, g, o, tanh_c = cache
+    dc = dc_t + dh_t * o * (1 - tanh_c**2)
     d_i, d_f, d_g, d_o = dc * g, dc * c_prev, dc * i, dh_t * tanh_c
-    dgates = torch.cat([d_i * i * (1 - i), d_f * f * (1 - f), d_g * (1 - g**2), d_o * o * (1 - o)], dim=1)
-    db = dgates.sum(dim=0)
-    return (dgates @ weight_ih, dgates @ weight_hh, dc * f,
-            dgates.T @ x_t, dgates.T @ h_prev, db, db)  # fmt: skip
+    dpre = torch.cat([d_i * i * (1 - i), d_f * f * (1 - f), d_g * (1 - g**2), d_o * o * (1 - o)], dim=1)
+    return dpre, dc * f
 
 
 def _sequence(x, state, weight_ih, weight_hh, bias_ih, bias_hh, gates):
@@ -143,6 +179,11 @@ def _sequence(x, state, weight_ih, weight_hh, bias_ih, bias_hh, gates):
 def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     """A whole sequence through one RNN layer.
 
+    The input projection :math:`W_{ih} x_t + b_{ih}` does not depend on the hidden state,
+    so it is one matrix product over all time steps; only :math:`W_{hh} h_{t-1}` has to
+    wait for the previous step. The result equals :func:`rnn_cell_forward` applied step
+    after step.
+
     Parameters
     ----------
     x : Tensor of shape (T, B, D)
@@ -155,20 +196,20 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     out : Tensor of shape (T, B, H)
         Every hidden state (torch's ``output``).
     h_n : Tensor of shape (B, H)
-    cache : list
+    cache : tuple
     """
     T, B, _, H = _sequence(x, {"h0": h0}, weight_ih, weight_hh, bias_ih, bias_hh, gates=1)
     h = x.new_zeros(B, H) if h0 is None else h0
-    outputs, caches = [], []
+    projected = x @ weight_ih.T + bias_ih  # (T, B, H), all steps at once
+    hs = [h]
     for t in range(T):
-        h, cache = rnn_cell_forward(x[t], h, weight_ih, weight_hh, bias_ih, bias_hh)
-        outputs.append(h)
-        caches.append(cache)
-    return torch.stack(outputs), h, caches
+        hs.append(torch.tanh(projected[t] + hs[-1] @ weight_hh.T + bias_hh))  # eq-rnn-cell
+    out = torch.stack(hs[1:])
+    return out, hs[-1], (x, torch.stack(hs[:-1]), out, weight_ih, weight_hh)
 
 
-def rnn_backward(dout, dh_n, caches):
-    """Backpropagation through time for :func:`rnn_forward`.
+def rnn_backward(dout, dh_n, cache):
+    """Backpropagation through time for :func:`rnn_forward` (equation :eq:`eq-bptt`).
 
     Parameters
     ----------
@@ -182,17 +223,20 @@ def rnn_backward(dout, dh_n, caches):
     tuple
         ``(dx, dh0, dW_ih, dW_hh, db_ih, db_hh)``; the weight gradients sum over time.
     """
-    dh = torch.zeros_like(dout[0]) if dh_n is None else dh_n.clone()
-    grads, dxs = None, []
-    for t in reversed(range(len(caches))):
-        dx, dh, *step = rnn_cell_backward(dout[t] + dh, caches[t])
-        dxs.append(dx)
-        grads = step if grads is None else [a + b for a, b in zip(grads, step, strict=True)]
-    return (torch.stack(dxs[::-1]), dh, *grads)
+    x, h_prev, out, weight_ih, weight_hh = cache
+    dh = torch.zeros_like(dout[0]) if dh_n is None else dh_n
+    da = torch.empty_like(out)  # gradient of every pre-activation
+    for t in reversed(range(len(out))):
+        da[t] = (dout[t] + dh) * (1 - out[t] ** 2)  # through tanh
+        dh = da[t] @ weight_hh  # what step t sends back to step t - 1
+    return (da @ weight_ih, dh, *_summed_over_time(da, x, h_prev))
 
 
 def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     """A whole sequence through one LSTM layer.
+
+    As in :func:`rnn_forward`, the input projection of all steps is one matrix product;
+    each step then adds :math:`W_{hh} h_{t-1}` and applies :func:`lstm_gates_forward`.
 
     Parameters
     ----------
@@ -205,20 +249,22 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     -------
     out : Tensor of shape (T, B, H)
     (h_n, c_n) : Tensor of shape (B, H) each
-    cache : list
+    cache : tuple
     """
     T, B, _, H = _sequence(x, {"h0": h0, "c0": c0}, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
     h = x.new_zeros(B, H) if h0 is None else h0
     c = x.new_zeros(B, H) if c0 is None else c0
-    outputs, caches = [], []
+    projected = x @ weight_ih.T + bias_ih  # (T, B, 4H), all steps at once
+    hs, gate_caches = [h], []
     for t in range(T):
-        h, c, cache = lstm_cell_forward(x[t], h, c, weight_ih, weight_hh, bias_ih, bias_hh)
-        outputs.append(h)
-        caches.append(cache)
-    return torch.stack(outputs), (h, c), caches
+        h, c, gates = lstm_gates_forward(projected[t] + h @ weight_hh.T + bias_hh, c)
+        hs.append(h)
+        gate_caches.append(gates)
+    out = torch.stack(hs[1:])
+    return out, (h, c), (x, torch.stack(hs[:-1]), gate_caches, weight_ih, weight_hh)
 
 
-def lstm_backward(dout, dh_n, dc_n, caches):
+def lstm_backward(dout, dh_n, dc_n, cache):
     """Backpropagation through time for :func:`lstm_forward`.
 
     Returns
@@ -226,14 +272,22 @@ def lstm_backward(dout, dh_n, dc_n, caches):
     tuple
         ``(dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh)``; the weight gradients sum over time.
     """
-    dh = torch.zeros_like(dout[0]) if dh_n is None else dh_n.clone()
-    dc = torch.zeros_like(dout[0]) if dc_n is None else dc_n.clone()
-    grads, dxs = None, []
-    for t in reversed(range(len(caches))):
-        dx, dh, dc, *step = lstm_cell_backward(dout[t] + dh, dc, caches[t])
-        dxs.append(dx)
-        grads = step if grads is None else [a + b for a, b in zip(grads, step, strict=True)]
-    return (torch.stack(dxs[::-1]), dh, dc, *grads)
+    x, h_prev, gate_caches, weight_ih, weight_hh = cache
+    dh = torch.zeros_like(dout[0]) if dh_n is None else dh_n
+    dc = torch.zeros_like(dout[0]) if dc_n is None else dc_n
+    dpre = dout.new_empty(*dout.shape[:2], weight_hh.shape[0])  # (T, B, 4H)
+    for t in reversed(range(len(gate_caches))):
+        dpre[t], dc = lstm_gates_backward(dout[t] + dh, dc, gate_caches[t])
+        dh = dpre[t] @ weight_hh
+    return (dpre @ weight_ih, dh, dc, *_summed_over_time(dpre, x, h_prev))
+
+
+def _summed_over_time(dpre, x, h_prev):
+    """``(dW_ih, dW_hh, db_ih, db_hh)``: each step's outer products, summed in one product."""
+    dpre_flat = dpre.reshape(-1, dpre.shape[-1])  # (T*B, G*H)
+    db = dpre_flat.sum(dim=0)
+    return (dpre_flat.T @ x.reshape(-1, x.shape[-1]),
+            dpre_flat.T @ h_prev.reshape(-1, h_prev.shape[-1]), db, db)  # fmt: skip
 
 
 def rnn_parameters(input_size, hidden_size):
