@@ -1,0 +1,78 @@
+r"""A small generative adversarial network trainer.
+
+A GAN learns to *sample* without ever writing down a density. A generator :math:`G` maps
+noise :math:`z \sim \mathcal{N}(0, I)` to data space; a discriminator :math:`D` outputs
+the logit of "this sample is real". They are trained in turns on the minimax objective
+(equation :eq:`eq-gd-gan`),
+
+.. math::
+    \min_G \max_D \; \mathbb{E}_{x \sim p_{\text{data}}} \log \sigma(D(x))
+    + \mathbb{E}_{z} \log\bigl(1 - \sigma(D(G(z)))\bigr),
+
+with the generator's step using the *non-saturating* loss
+:math:`-\log \sigma(D(G(z)))`, whose gradient does not vanish when the discriminator
+wins early on.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from nnbook import _validate as validate
+
+__all__ = ["train_gan"]
+
+
+def train_gan(generator, discriminator, sample_real, *, latent_dim, steps, batch_size=128, lr=1e-3,
+              seed=0, device="cpu"):  # fmt: skip
+    """Train ``generator`` and ``discriminator`` in alternation; return their loss curves.
+
+    Parameters
+    ----------
+    generator : torch.nn.Module
+        Maps noise of shape (B, latent_dim) to samples of shape (B, F).
+    discriminator : torch.nn.Module
+        Maps samples (B, F) to one logit each, (B, 1).
+    sample_real : callable
+        ``sample_real(batch_size, generator)`` returns a batch of real data (B, F) on the
+        CPU, drawn with the given ``torch.Generator``.
+    latent_dim : int
+    steps : int
+        Alternating updates: one discriminator step, then one generator step.
+    batch_size : int, default 128
+    lr : float, default 1e-3
+        Adam's rate for both networks, with betas (0.5, 0.999) as is usual for GANs.
+    seed : int, default 0
+        Seeds the noise and the real batches.
+    device : str or torch.device, default "cpu"
+
+    Returns
+    -------
+    dict
+        ``"discriminator"`` and ``"generator"``: the loss at every step.
+    """
+    validate.number("latent_dim", latent_dim, low=1, integer=True)
+    validate.number("steps", steps, low=1, integer=True)
+    validate.number("batch_size", batch_size, low=1, integer=True)
+    rng = torch.Generator().manual_seed(seed)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    ones = torch.ones(batch_size, 1, device=device)
+    history = {"discriminator": [], "generator": []}
+    for _ in range(steps):
+        real = sample_real(batch_size, rng).to(device)
+        fake = generator(torch.randn(batch_size, latent_dim, generator=rng).to(device))
+        d_loss = (F.binary_cross_entropy_with_logits(discriminator(real), ones)
+                  + F.binary_cross_entropy_with_logits(discriminator(fake.detach()), 0 * ones))  # fmt: skip
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+
+        g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), ones)  # non-saturating
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        history["discriminator"].append(d_loss.item())
+        history["generator"].append(g_loss.item())
+    return history
