@@ -59,8 +59,8 @@ class GaussianNaiveBayes(_Generative):
     Parameters
     ----------
     variance : str, default "per_class"
-        ``"per_class"`` or ``"pooled"``. ``"per_class"`` estimates :math:`\sigma_{kj}^2` in each class, as scikit-learn's
-        ``GaussianNB``. ``"pooled"`` shares one variance per feature across classes (the
+        ``"per_class"`` or ``"pooled"``. ``"per_class"`` estimates :math:`\sigma_{kj}^2` in
+        each class, as scikit-learn's ``GaussianNB``. ``"pooled"`` shares one variance per feature across classes (the
         within-class variance), which makes the log-odds linear in :math:`x`: the
         generative twin of logistic regression.
     var_smoothing : float, default 1e-9
