@@ -1,0 +1,111 @@
+"""Measurements of the machine the code runs on; each returns plain numbers.
+
+Timings take the median of several repeats after a warm-up call, and synchronize the
+GPU before reading the clock, so that asynchronous kernel launches are not mistaken for
+finished work. The numbers differ from machine to machine and from run to run; the
+book never stores them in its prose.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+__all__ = ["cache_sweep", "copy_bandwidth", "host_to_device", "matmul_gflops", "threads_throughput", "timed"]
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "float64": torch.float64}
+
+
+def _dtype(dtype):
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+    return DTYPES[dtype]
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, *, repeats=5, device="cpu"):
+    """Median wall-clock seconds of ``fn()`` over ``repeats`` calls, after one warm-up call."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    fn()
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_gflops(n, dtype="float32", device="cpu", repeats=5):
+    """Throughput of an ``n x n`` matrix product, in GFLOP/s (``2 n^3`` operations per product)."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=g).to(device=device, dtype=_dtype(dtype))
+    b = torch.randn(n, n, generator=g).to(device=device, dtype=_dtype(dtype))
+    seconds = timed(lambda: a @ b, repeats=repeats, device=device)
+    return 2 * n**3 / seconds / 1e9
+
+
+def copy_bandwidth(nbytes, device="cpu", repeats=5):
+    """Bytes per second of copying a buffer of ``nbytes`` into another: it reads and writes, 2 * nbytes."""
+    if nbytes < 1:
+        raise ValueError(f"nbytes must be >= 1, got {nbytes}")
+    src = torch.ones(int(nbytes) // 4, dtype=torch.float32, device=device)
+    dst = torch.empty_like(src)
+    seconds = timed(lambda: dst.copy_(src), repeats=repeats, device=device)
+    return 2 * src.numel() * 4 / seconds
+
+
+def cache_sweep(sizes, *, min_bytes_touched=2**28):
+    """Read bandwidth (bytes per second) of summing a buffer of each size, over and over.
+
+    The buffer is viewed ``rounds`` times with a zero stride (``expand``), so one call
+    reads the same memory repeatedly: no per-call overhead, and a buffer that fits in a
+    cache is read from it every time after the first. The steps in the curve are the
+    cache sizes.
+    """
+    results = []
+    for nbytes in sizes:
+        if nbytes < 4:
+            raise ValueError(f"sizes must be at least 4 bytes, got {nbytes}")
+        x = torch.ones(int(nbytes) // 4, dtype=torch.float32)
+        rounds = max(1, min_bytes_touched // int(nbytes))
+        repeated = x.expand(rounds, x.numel())  # no copy: row r is x itself
+        results.append(rounds * x.numel() * 4 / timed(repeated.sum, repeats=3))
+    return results
+
+
+def threads_throughput(threads, n=512, repeats=5):
+    """Matrix-multiply GFLOP/s on the CPU with each number of threads; restores the setting afterwards."""
+    before = torch.get_num_threads()
+    try:
+        out = []
+        for k in threads:
+            if k < 1:
+                raise ValueError(f"threads must be >= 1, got {k}")
+            torch.set_num_threads(k)
+            out.append(matmul_gflops(n, repeats=repeats))
+        return out
+    finally:
+        torch.set_num_threads(before)
+
+
+def host_to_device(nbytes, *, pinned, device="cuda", repeats=5):
+    """Bytes per second of copying ``nbytes`` from CPU memory to a GPU, pinned or pageable."""
+    if torch.device(device).type != "cuda":
+        raise ValueError(f"device must be a CUDA device for host_to_device, got {device!r}")
+    src = torch.ones(int(nbytes) // 4, dtype=torch.float32)
+    if pinned:
+        src = src.pin_memory()
+    dst = torch.empty(src.shape, dtype=src.dtype, device=device)
+    seconds = timed(lambda: dst.copy_(src, non_blocking=pinned), repeats=repeats, device=device)
+    return src.numel() * 4 / seconds
