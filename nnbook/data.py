@@ -26,6 +26,7 @@ __all__ = [
     "mnist1d",
     "mnist5k",
     "sunspots",
+    "TOY2D",
     "toy2d",
     "toy2d_entropy",
     "toy2d_log_density",

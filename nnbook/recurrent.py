@@ -128,7 +128,7 @@ def lstm_gates_forward(pre, c_prev):
 
     Equations :eq:`eq-lstm-gates`, :eq:`eq-lstm-cell` and :eq:`eq-lstm-hidden`.
     """
-    i, f, _, o = torch.sigmoid(pre).chunk(4, dim=1)  # nnbook's sigmoid, in one fused kernel
+    i, f, _, o = torch.sigmoid(pre).chunk(4, dim=1)  # the sigmoid of eq-fnn-sigmoid, one fused kernel
     g = torch.tanh(pre.chunk(4, dim=1)[2])
     c_t = f * c_prev + i * g
     tanh_c = torch.tanh(c_t)

@@ -136,8 +136,8 @@ class AffineCouplingFlow(_Flow):
     def __init__(self, dim, n_layers=8, hidden=64):
         super().__init__()
         self.dim = dim
-        masks = [(torch.arange(dim) % 2 == k % 2).double() for k in range(n_layers)]
-        self.layers = nn.ModuleList(_Coupling(dim, hidden, m.to(torch.get_default_dtype())) for m in masks)
+        masks = [(torch.arange(dim) % 2 == k % 2).to(torch.get_default_dtype()) for k in range(n_layers)]
+        self.layers = nn.ModuleList(_Coupling(dim, hidden, m) for m in masks)
 
     def forward_and_logdet(self, x):
         """``(z, log|det J_f(x)|)``."""
