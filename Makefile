@@ -48,6 +48,7 @@ execute: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.invertible
 
 clean:
 	rm -rf _build

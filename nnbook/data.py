@@ -259,7 +259,7 @@ def echo_task():
 
 #: The 2-D densities of the invertible-ResNet chapter.
 TOY2D = ("8gaussians", "checkerboard", "moons", "spirals")
-_NOISE = {"8gaussians": 0.1, "moons": 0.1, "spirals": 0.1}
+_NOISE = {"8gaussians": 0.5 / math.sqrt(2), "moons": 0.1, "spirals": 0.1}
 
 
 def _toy2d_name(name):
@@ -272,7 +272,7 @@ def _curve(name, t):
     """Points on the noiseless curves, for a parameter t in [0, 1); shape (len(t), 2)."""
     if name == "8gaussians":
         angle = torch.floor(8 * t) * torch.pi / 4
-        return 2 * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+        return 2 * math.sqrt(2) * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
     if name == "moons":  # two interleaved half circles of radius 1
         upper = t < 0.5
         a = torch.where(upper, 2 * t, 2 * t - 1) * torch.pi
@@ -288,7 +288,8 @@ def _curve(name, t):
 def toy2d(name, n, *, generator=None, dtype=torch.float64):
     """``n`` samples of a 2-D toy density: "8gaussians", "checkerboard", "moons" or "spirals".
 
-    8 Gaussians: 8 equal components (sd 0.1) on a circle of radius 2. Checkerboard:
+    8 Gaussians: 8 equal components of sd 0.5 on a circle of radius 4, everything divided
+    by sqrt(2) (the proportions of the i-ResNet and FFJORD experiments). Checkerboard:
     uniform on 8 of the 16 unit squares of [-2, 2]^2. Moons and spirals: a point drawn
     uniformly along the curves, plus Gaussian noise (sd 0.1).
     """

@@ -3,7 +3,9 @@
 - :mod:`nnbook.invertible.spectral`: spectral normalization of dense and conv layers;
 - :mod:`nnbook.invertible.blocks`: LipSwish, invertible residual blocks and their inverse;
 - :mod:`nnbook.invertible.logdet`: exact, power-series, Russian-roulette and Neumann estimators;
-- :mod:`nnbook.invertible.flows`: an i-ResNet flow and an affine-coupling baseline.
+- :mod:`nnbook.invertible.flows`: an i-ResNet flow, ActNorm, an affine-coupling baseline, fitting;
+- :mod:`nnbook.invertible.toy`: the 2-D density experiment, both flows at equal size and budget;
+- :mod:`nnbook.invertible.classifier`: an i-ResNet image classifier and its plain-ResNet twin.
 """
 
 from nnbook.invertible.blocks import (
@@ -12,10 +14,17 @@ from nnbook.invertible.blocks import (
     LipSwish,
     mlp_block,
 )
-from nnbook.invertible.flows import AffineCouplingFlow, IResNetFlow
+from nnbook.invertible.flows import (
+    ActNorm,
+    AffineCouplingFlow,
+    IResNetFlow,
+    fit_flow,
+    log_density_grid,
+)
 from nnbook.invertible.spectral import SpectralNormConv2d, SpectralNormLinear, power_iteration
 
 __all__ = [
+    "ActNorm",
     "AffineCouplingFlow",
     "IResNetFlow",
     "InverseNotConverged",
@@ -23,6 +32,8 @@ __all__ = [
     "LipSwish",
     "SpectralNormConv2d",
     "SpectralNormLinear",
+    "fit_flow",
+    "log_density_grid",
     "mlp_block",
     "power_iteration",
 ]
