@@ -3,7 +3,8 @@
 Both flows see the same number of steps and the same stream of fresh batches from the
 true density (:func:`nnbook.data.toy2d`), so neither can overfit a training set, and
 both are scored by the test negative log-likelihood minus the data's entropy
-(:func:`nnbook.data.toy2d_entropy`): their KL divergence from the truth, in nats.
+(:func:`nnbook.data.toy2d_entropy`): their KL divergence from the truth, in nats, by
+equation :eq:`eq-ir-nll-bound`.
 """
 
 from __future__ import annotations
