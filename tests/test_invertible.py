@@ -202,8 +202,10 @@ def test_fit_flow_lowers_the_nll_and_the_grid_matches_log_prob():
     xs, logp = log_density_grid(flow.log_prob, lim=2.0, n=5)
     assert logp.shape == (5, 5)
     torch.testing.assert_close(logp[1, 3], flow.log_prob(torch.stack([xs[3], xs[1]])[None])[0].detach())
-    with pytest.raises(ValueError, match=r"steps must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"steps must be in \[1, inf\], got 0"):
         fit_flow(flow, lambda: None, 0)
+    with pytest.raises(TypeError, match=r"steps must be an int, got float"):
+        fit_flow(flow, lambda: None, 10.0)
 
 
 def test_toy_experiment_runs_on_flows_of_equal_size():
@@ -212,6 +214,7 @@ def test_toy_experiment_runs_on_flows_of_equal_size():
     result = toy.run_toy("checkerboard", steps=3, batch_size=16, n_test=50)
     assert set(result.gap) == {"i-ResNet", "coupling"} and result.entropy == math.log(8)
     assert all(result.gap[k] == pytest.approx(result.nll[k] - math.log(8)) for k in result.gap)
+    assert min(result.gap.values()) > 0  # equation eq-ir-nll-bound: the gap is a KL divergence
 
 
 def test_classifier_features_invert_and_plain_resnet_does_not():

@@ -16,6 +16,7 @@ import math
 import torch
 from torch import nn
 
+from nnbook import _validate as v
 from nnbook.invertible.blocks import InvertibleResidualBlock, mlp_block
 from nnbook.invertible.logdet import power_series_logdet, russian_roulette_logdet
 
@@ -41,10 +42,10 @@ class _Flow(nn.Module):
         return standard_normal_log_prob(z) + logdet
 
     @torch.no_grad()
-    def sample(self, n, generator=None, **inverse_options):
-        """``n`` samples: Gaussian noise pushed through the inverse (``inverse_options`` go to :meth:`inverse`)."""
+    def sample(self, n, generator=None):
+        """``n`` samples: Gaussian noise pushed through the inverse."""
         z = torch.randn(n, self.dim, generator=generator, dtype=self.dtype)
-        return self.inverse(z, **inverse_options)
+        return self.inverse(z)
 
     @property
     def dtype(self):
@@ -210,8 +211,7 @@ def fit_flow(flow, sample_batch, steps, *, lr=5e-3):
     ``sample_batch()`` returns the next batch (n, d). Leaves ``flow`` in eval mode and
     returns the training losses, one per step.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    v.number("steps", steps, low=1, integer=True)
     optimizer = torch.optim.Adam(flow.parameters(), lr=lr, foreach=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     flow.train()
