@@ -7,13 +7,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TQDM_DISABLE := 1
 
-.PHONY: help install book test lint unit notebooks browser-deps lab execute bench clean
+.PHONY: help install book test lint unit notebooks seeds browser-deps lab execute bench clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (sets up .venv first)"
 	@echo "make test     run the whole test suite: lint, unit, notebooks, book, browser"
 	@echo "make lab      open the chapters in JupyterLab"
 	@echo "make execute  re-execute notebooks in place (NB=path to limit, default chapters)"
+	@echo "make notebooks PROFILE=avx2   compare the notebooks as another CPU would run them"
+	@echo "make seeds    re-check every notebook's claims at NNBOOK_SEED=1, 2 and 3 (slow)"
 	@echo "make bench    time nnbook's kernels against torch"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -35,8 +37,25 @@ browser-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The whole suite on this CPU's kernels, then the notebooks again, strictly, under the
+# baseline profile (no vector units): the stored digits must not depend on the CPU.
 test: $(STAMP) browser-deps lint
 	$(BIN)/python -m pytest --nbval -n 2 --dist loadfile
+	NNBOOK_PROFILE=baseline $(BIN)/python -m pytest --nbval -n 2 --dist loadfile chapters
+
+# Numeric profiles (tools/execute_notebooks.py): native, avx2, baseline.
+PROFILE ?= native
+notebooks: $(STAMP)
+	NNBOOK_PROFILE=$(PROFILE) $(BIN)/python -m pytest --nbval -n 2 --dist loadfile chapters
+
+# Every asserted claim at three more seeds; outputs are not compared (--nbval-lax).
+SEEDS ?= 1 2 3
+seeds: $(STAMP)
+	@for s in $(SEEDS); do \
+		echo "== NNBOOK_SEED=$$s"; \
+		NNBOOK_SEED=$$s $(BIN)/python -m pytest --nbval-lax -n 2 --dist loadfile chapters \
+			|| exit 1; \
+	done
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet jupyterlab
@@ -44,7 +63,7 @@ lab: $(STAMP)
 
 NB ?= chapters
 execute: $(STAMP)
-	$(BIN)/python tools/execute_notebooks.py $(NB)
+	$(BIN)/python tools/execute_notebooks.py --profile $(PROFILE) $(NB)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -12,13 +12,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from execute_notebooks import ENVIRONMENT  # noqa: E402
+from execute_notebooks import ENVIRONMENT, profile_environment  # noqa: E402
 
 for key, value in ENVIRONMENT.items():
     if key == "NNBOOK_DEVICE":
         os.environ.setdefault(key, value)  # a GPU run sets NNBOOK_DEVICE=cuda itself
     else:
         os.environ[key] = value
+# NNBOOK_PROFILE=avx2 or baseline runs the notebook kernels (new processes) with the
+# kernels another CPU would pick; `make test` compares the notebooks under two profiles.
+os.environ.update(profile_environment())
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
 )

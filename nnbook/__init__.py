@@ -27,7 +27,9 @@ __all__ = [
     "Exercise",
     "check",
     "device",
+    "generator",
     "list_exercises",
+    "seed",
     "setup",
     "show",
 ]
@@ -75,6 +77,67 @@ def device() -> torch.device:
     return torch.device(name)
 
 
+#: Seeds in a notebook are shifted by this much per step of ``NNBOOK_SEED``, so that the
+#: streams of different ``NNBOOK_SEED`` values never overlap.
+SEED_STRIDE = 1000
+
+
+def _check_seed(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def _seed_shift() -> int:
+    text = os.environ.get("NNBOOK_SEED", "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise ValueError(f"NNBOOK_SEED must be a non-negative integer, got {text!r}")
+    return int(text)
+
+
+def seed(k: int = 0) -> int:
+    """The seed a notebook uses for its ``k``-th random stream.
+
+    With ``NNBOOK_SEED`` unset (or 0) this is ``k`` itself, so the stored outputs are
+    those of the seeds written in the notebook. ``NNBOOK_SEED=s`` shifts every stream to
+    ``1000 * s + k``: the same experiment at an independent draw, which is how the tests
+    check that a claim holds at more than one seed.
+
+    Parameters
+    ----------
+    k : int, default 0
+        A non-negative stream number, below 1000.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If ``k`` is not an int.
+    ValueError
+        If ``k`` is outside [0, 1000), or ``NNBOOK_SEED`` is not a non-negative integer.
+    """
+    _check_seed("k", k)
+    if k >= SEED_STRIDE:
+        raise ValueError(f"k must be < {SEED_STRIDE}, got {k}")
+    return SEED_STRIDE * _seed_shift() + k
+
+
+def generator(k: int = 0) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with :func:`seed` ``(k)``.
+
+    Random numbers are drawn on the CPU and then moved to the device, so a GPU run draws
+    the same numbers as the page.
+    """
+    return torch.Generator().manual_seed(seed(k))
+
+
 def setup(seed: int = 0) -> torch.device:
     """Make a notebook reproducible, and return the device to compute on.
 
@@ -85,20 +148,23 @@ def setup(seed: int = 0) -> torch.device:
     their message alone (``%xmode Minimal``): the book's errors are meant to be read,
     not debugged; ``%xmode Context`` brings full tracebacks back.
 
+    The global generators get :func:`nnbook.seed` ``(seed)``: the seed itself unless
+    ``NNBOOK_SEED`` shifts it.
+
     Parameters
     ----------
     seed : int, default 0
-        A non-negative seed.
+        A non-negative seed, below 1000.
 
     Returns
     -------
     torch.device
         The result of :func:`device`.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    _check_seed("seed", seed)
+    if seed >= SEED_STRIDE:
+        raise ValueError(f"seed must be < {SEED_STRIDE}, got {seed}")
+    seed = SEED_STRIDE * _seed_shift() + seed  # nnbook.seed(seed), which this name hides
     # cuBLAS needs this before its first call to be deterministic.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(seed)

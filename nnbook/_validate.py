@@ -69,12 +69,14 @@ def optional_tensor(name, x, **kwargs):
 def number(name, x, *, low=None, high=None, low_open=False, high_open=False, integer=False):
     """Check that ``x`` is a real number in a range and return it.
 
-    ``low_open`` and ``high_open`` exclude the bounds.
+    ``low_open`` and ``high_open`` exclude the bounds. NaN is never in range.
     """
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(x, bool) or not isinstance(x, kind):
         want = "an int" if integer else "a real number"
         raise TypeError(f"{name} must be {want}, got {type(x).__name__}")
+    if x != x:  # NaN
+        raise ValueError(f"{name} must be a number, got nan")
     below = low is not None and (x <= low if low_open else x < low)
     above = high is not None and (x >= high if high_open else x > high)
     if below or above:

@@ -71,3 +71,59 @@ def test_device_refuses_a_missing_gpu(monkeypatch):
     monkeypatch.setenv("NNBOOK_DEVICE", "cuda")
     with pytest.raises(RuntimeError, match=r"torch finds no cuda device"):
         nnbook.device()
+
+
+def test_seed_is_the_stream_number_unless_nnbook_seed_shifts_it(monkeypatch):
+    monkeypatch.delenv("NNBOOK_SEED", raising=False)
+    assert [nnbook.seed(k) for k in (0, 1, 999)] == [0, 1, 999]
+    monkeypatch.setenv("NNBOOK_SEED", "3")
+    assert [nnbook.seed(k) for k in (0, 1, 999)] == [3000, 3001, 3999]
+
+
+def test_generator_draws_the_stream_of_seed(monkeypatch):
+    monkeypatch.setenv("NNBOOK_SEED", "2")
+    expected = torch.rand(4, generator=torch.Generator().manual_seed(2005))
+    assert torch.equal(torch.rand(4, generator=nnbook.generator(5)), expected)
+
+
+def test_setup_honours_nnbook_seed(monkeypatch):
+    monkeypatch.setenv("NNBOOK_DEVICE", "cpu")
+    monkeypatch.setenv("NNBOOK_SEED", "1")
+    nnbook.setup(seed=4)
+    shifted = torch.rand(3)
+    torch.manual_seed(1004)
+    assert torch.equal(shifted, torch.rand(3))
+    monkeypatch.setenv("NNBOOK_SEED", "0")
+    nnbook.setup(seed=4)
+    torch.manual_seed(4)
+    expected = torch.rand(3)
+    nnbook.setup(seed=4)
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize(
+    ("k", "error", "message"),
+    [
+        (-1, ValueError, r"k must be >= 0, got -1"),
+        (1000, ValueError, r"k must be < 1000, got 1000"),
+        (2.0, TypeError, r"k must be an int, got float"),
+        (False, TypeError, r"k must be an int, got bool"),
+    ],
+)
+def test_seed_rejects_bad_stream_numbers(k, error, message):
+    with pytest.raises(error, match=message):
+        nnbook.seed(k)
+
+
+@pytest.mark.parametrize("value", ["-1", "one", "1.5", "nan"])
+def test_seed_rejects_a_bad_nnbook_seed(monkeypatch, value):
+    monkeypatch.setenv("NNBOOK_SEED", value)
+    with pytest.raises(ValueError, match=r"NNBOOK_SEED must be a non-negative integer, got"):
+        nnbook.seed()
+    with pytest.raises(ValueError, match=r"NNBOOK_SEED must be a non-negative integer"):
+        nnbook.setup()
+
+
+def test_setup_rejects_a_seed_past_the_stride():
+    with pytest.raises(ValueError, match=r"seed must be < 1000, got 1000"):
+        nnbook.setup(seed=1000)

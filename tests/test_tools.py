@@ -1,13 +1,14 @@
 """The maintainer tools: deterministic re-execution, and nbval catching stale outputs."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from execute_notebooks import execute
+from execute_notebooks import PROFILES, execute, profile_environment
 
 pytestmark = pytest.mark.spine
 
@@ -60,3 +61,28 @@ def test_nbval_fails_on_a_tampered_output(tmp_path):
     result = _nbval(path)
     assert result.returncode == 1, result.stdout[-2000:]
     assert "all 6 cases" in result.stdout and "1 failed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("profile", "capability"),
+    [("native", None), ("avx2", "AVX2"), ("baseline", "DEFAULT")],
+)
+def test_a_profile_reaches_the_kernels_of_a_new_process(profile, capability):
+    clean = {k: v for k, v in os.environ.items() if k not in PROFILES["baseline"]}
+    probe = [sys.executable, "-c", "import torch; print(torch.backends.cpu.get_cpu_capability())"]
+
+    def capability_under(env):
+        result = subprocess.run(probe, env=env, capture_output=True, text=True, check=True)
+        return result.stdout.strip()
+
+    native = capability_under(clean)
+    seen = capability_under({**clean, **profile_environment(profile)})
+    expected = native if capability is None else capability
+    if capability == "AVX2" and native == "DEFAULT":
+        expected = "DEFAULT"  # a CPU without AVX2 cannot be asked for it
+    assert seen == expected
+
+
+def test_an_unknown_profile_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"NNBOOK_PROFILE must be one of native, avx2, baseline"):
+        profile_environment("arm")

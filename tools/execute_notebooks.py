@@ -5,6 +5,7 @@ Usage::
     python tools/execute_notebooks.py                      # every notebook under chapters/
     python tools/execute_notebooks.py chapters/preface     # one chapter
     python tools/execute_notebooks.py chapters/preface/environment.ipynb
+    python tools/execute_notebooks.py --profile baseline chapters/fnn
 
 Run it after every change to nnbook that a chapter uses, and commit the outputs. On an
 unchanged tree it rewrites every notebook byte for byte, so ``git status`` stays clean:
@@ -34,6 +35,39 @@ ENVIRONMENT = {
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }
 
+#: Numeric profiles: the kernels another CPU would run, chosen before Python starts.
+#: torch picks its own kernels (ATen) and MKL's by instruction set at run time, oneDNN
+#: its convolutions, and NumPy its element-wise loops, so the same code sums in another
+#: order on another CPU. ``native`` is this machine; ``avx2`` is a typical x86 laptop;
+#: ``baseline`` uses no vector units beyond SSE4, the nearest stand-in here for a CPU
+#: with other kernels altogether (an ARM laptop). OpenBLAS (NumPy's and SciPy's BLAS) is
+#: left alone: ``OPENBLAS_CORETYPE`` is set on purpose on some machines.
+PROFILES = {
+    "native": {},
+    "avx2": {
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+    },
+    "baseline": {
+        "ATEN_CPU_CAPABILITY": "default",
+        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+        "ONEDNN_MAX_CPU_ISA": "SSE41",
+        "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
+    },
+}
+
+
+def profile_environment(name: str | None = None) -> dict[str, str]:
+    """The variables of a numeric profile (``NNBOOK_PROFILE`` when ``name`` is None)."""
+    if name is None:
+        name = os.environ.get("NNBOOK_PROFILE", "native").strip() or "native"
+    if name not in PROFILES:
+        raise ValueError(f"NNBOOK_PROFILE must be one of {', '.join(PROFILES)}, got {name!r}")
+    return PROFILES[name]
+
+
 #: Notebook metadata without anything machine-specific (no Python patch version).
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -60,10 +94,11 @@ def notebooks(paths: list[str]) -> list[Path]:
     return found
 
 
-def execute(path: Path, timeout: int = 600) -> float:
+def execute(path: Path, timeout: int = 600, profile: str | None = None) -> float:
     """Execute one notebook in place and return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     os.environ.update(ENVIRONMENT)
+    os.environ.update(profile_environment(profile))
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -93,10 +128,16 @@ def normalize(nb) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="*", default=[str(ROOT / "chapters")])
+    parser.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default=None,
+        help="numeric profile to execute under (default: NNBOOK_PROFILE, else native)",
+    )
     args = parser.parse_args(argv)
     slow = []
     for path in notebooks(args.paths):
-        seconds = execute(path)
+        seconds = execute(path, profile=args.profile)
         name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         flag = "  over budget" if seconds > BUDGET_S else ""
         print(f"{seconds:6.1f} s  {name}{flag}", flush=True)

@@ -1,0 +1,48 @@
+"""nnbook.report: printing bounds and spreads instead of rounding noise."""
+
+import math
+
+import pytest
+import torch
+
+from nnbook.report import below, spread
+
+pytestmark = pytest.mark.spine
+
+
+@pytest.mark.parametrize("value", [0.0, 1.4e-17, 9.9e-13, torch.tensor(3e-16)])
+def test_below_prints_the_bound_not_the_noise(value):
+    assert below(value, 1e-12) == "< 1e-12"
+
+
+@pytest.mark.parametrize("value", [1e-12, 2e-3, math.nan, math.inf])
+def test_below_fails_loudly_when_the_claim_is_false(value):
+    with pytest.raises(AssertionError, match=r"expected a value below 1e-12, got"):
+        below(value, 1e-12)
+
+
+@pytest.mark.parametrize(
+    ("bound", "error", "message"),
+    [
+        (0.0, ValueError, r"bound must be in \(0"),
+        (math.nan, ValueError, r"bound must be a number, got nan"),
+        ("1e-12", TypeError, r"bound must be a"),
+    ],
+)
+def test_below_rejects_a_bad_bound(bound, error, message):
+    with pytest.raises(error, match=message):
+        below(0.0, bound)
+
+
+def test_spread_reports_mean_and_range():
+    assert spread([0.9, 0.95, 1.0], ".1%") == "95.0% (90.0% to 100.0% over 3 seeds)"
+    assert spread([0.25], ".2f", " nats") == "0.25 nats (0.25 nats to 0.25 nats over 1 seed)"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [([], r"values must hold at least one number"), ([1.0, math.nan], r"must not contain NaN")],
+)
+def test_spread_rejects_empty_and_nan(values, message):
+    with pytest.raises(ValueError, match=message):
+        spread(values)
