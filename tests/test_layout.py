@@ -87,6 +87,43 @@ def test_a_stripped_notebook_is_caught(tmp_path):
     assert "code cell 1 has no execution count (never executed)" in stored_output_problems(stripped)
 
 
+#: Tags that excuse a cell from nbval's comparison, and the share of code cells they may take.
+EXCUSING_TAGS = ("nbval-ignore-output", "nbval-skip")
+EXCUSED_BUDGET = 0.05
+
+
+def _code_cells(path: Path) -> list[dict]:
+    nb = json.loads(path.read_text())
+    return [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+
+
+def test_at_most_five_percent_of_code_cells_are_excused_from_comparison():
+    cells = [c for path in _notebooks() for c in _code_cells(path)]
+    excused = [c for c in cells if set(EXCUSING_TAGS) & set(c["metadata"].get("tags", []))]
+    assert len(excused) <= EXCUSED_BUDGET * len(cells), (
+        f"{len(excused)} of {len(cells)} code cells are excused from comparison; "
+        f"the budget is {EXCUSED_BUDGET:.0%}"
+    )
+
+
+#: A seed written into a notebook must go through nnbook.seed or nnbook.generator, so that
+#: NNBOOK_SEED can move it.
+FIXED_SEED = re.compile(
+    r"torch\.manual_seed\(\s*\d|Generator\(\)\.manual_seed\(|default_rng\(\s*\d|random\.seed\("
+)
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_draw_their_seeds_through_nnbook(path):
+    fixed = [
+        line.strip()
+        for cell in _code_cells(path)
+        for line in "".join(cell["source"]).splitlines()
+        if FIXED_SEED.search(line)
+    ]
+    assert not fixed, f"seeds that NNBOOK_SEED cannot move: {fixed}"
+
+
 def _modules():
     return sorted(
         p
