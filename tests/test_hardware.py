@@ -82,6 +82,27 @@ def test_measurements_are_positive_and_finite():
         measure.host_to_device(1024, pinned=True, device="cpu")
 
 
+def test_matmul_sweep_stops_after_the_first_slow_product():
+    assert len(measure.matmul_sweep([8, 16, 32], repeats=1)) == 3  # each well under 50 ms
+    rates = measure.matmul_sweep([8, 16, 32], repeats=1, max_seconds=1e-12)
+    assert len(rates) == 1 and math.isfinite(rates[0]) and rates[0] > 0
+    with pytest.raises(ValueError, match=r"increasing sequence, got \[16, 8\]"):
+        measure.matmul_sweep([16, 8])
+    with pytest.raises(ValueError, match=r"max_seconds must be positive"):
+        measure.matmul_sweep([8], max_seconds=0)
+
+
+def test_synchronize_and_timed_on_the_cpu():
+    measure.synchronize("cpu")  # nothing to wait for: returns at once
+    measure.synchronize(torch.device("cpu"))
+    calls = []
+    seconds = measure.timed(lambda: calls.append(time.sleep(0.001)), repeats=3, device="cpu")
+    assert len(calls) == 4  # one warm-up call, then the repeats
+    assert 0.001 <= seconds < 1.0
+    with pytest.raises(ValueError, match=r"repeats must be >= 1, got 0"):
+        measure.timed(lambda: None, repeats=0)
+
+
 def _prefetcher_threads():
     return [t for t in threading.enumerate() if t.name == "nnbook-prefetcher"]
 
@@ -147,3 +168,13 @@ def test_gloo_allreduce_and_ddp_match_single_process():
             torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match=r"world_size must be an int >= 1, got 0"):
         parallel.run(parallel.allreduce_sum, 0)
+
+
+def test_run_passes_keyword_arguments():
+    results = parallel.run(parallel.ddp_train, 2, steps=3, batch_size=8, seed=1003)
+    reference = parallel.single_process_train(steps=3, batch_size=8, seed=1003)
+    other_seed = parallel.single_process_train(steps=3, batch_size=8, seed=0)
+    for params, _, _ in results:
+        for ours, theirs, other in zip(params, reference, other_seed, strict=True):
+            torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-12)
+            assert not torch.equal(ours, other)

@@ -2,8 +2,9 @@
 
 Timings take the median of several repeats after a warm-up call, and synchronize the
 GPU before reading the clock, so that asynchronous kernel launches are not mistaken for
-finished work. The numbers differ from machine to machine and from run to run; the
-book never stores them in its prose.
+finished work. The numbers differ from machine to machine and from run to run, so the
+book asserts only what holds on any machine (a rate is positive and finite, say), and
+quotes the numbers as those of the machine that executed the page.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ import time
 
 import torch
 
-__all__ = ["cache_sweep", "copy_bandwidth", "host_to_device", "matmul_gflops", "threads_throughput", "timed"]
+__all__ = [
+    "cache_sweep",
+    "copy_bandwidth",
+    "host_to_device",
+    "matmul_gflops",
+    "matmul_sweep",
+    "synchronize",
+    "threads_throughput",
+    "timed",
+]
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "float64": torch.float64}
 
@@ -24,9 +34,17 @@ def _dtype(dtype):
     return DTYPES[dtype]
 
 
-def _sync(device):
-    if torch.device(device).type == "cuda":
+def synchronize(device):
+    """Wait until ``device`` has finished the work queued on it; a no-op on the CPU.
+
+    GPU kernels run asynchronously: a call returns once the work is queued, not done.
+    Reading a clock without synchronizing first times the queueing, not the work.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def timed(fn, *, repeats=5, device="cpu"):
@@ -36,10 +54,10 @@ def timed(fn, *, repeats=5, device="cpu"):
     fn()
     times = []
     for _ in range(repeats):
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         fn()
-        _sync(device)
+        synchronize(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -53,6 +71,27 @@ def matmul_gflops(n, dtype="float32", device="cpu", repeats=5):
     b = torch.randn(n, n, generator=g).to(device=device, dtype=_dtype(dtype))
     seconds = timed(lambda: a @ b, repeats=repeats, device=device)
     return 2 * n**3 / seconds / 1e9
+
+
+def matmul_sweep(sizes, dtype="float32", device="cpu", *, max_seconds=0.05, repeats=5):
+    """:func:`matmul_gflops` for growing sizes, stopping after the first product slower than ``max_seconds``.
+
+    A format that the processor only emulates (bfloat16 on a CPU without bf16
+    instructions runs tens of times slower than float32) would otherwise spend minutes
+    on the largest products. Returns the GFLOP/s of the sizes measured: the first
+    ``len(result)`` of ``sizes``, at least one.
+    """
+    sizes = list(sizes)
+    if not sizes or any(b <= a for a, b in zip(sizes[:-1], sizes[1:], strict=True)):
+        raise ValueError(f"sizes must be a non-empty increasing sequence, got {sizes}")
+    if not max_seconds > 0:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds!r}")
+    rates = []
+    for n in sizes:
+        rates.append(matmul_gflops(n, dtype, device, repeats))
+        if 2 * n**3 / (rates[-1] * 1e9) > max_seconds:
+            break
+    return rates
 
 
 def copy_bandwidth(nbytes, device="cpu", repeats=5):

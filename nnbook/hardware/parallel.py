@@ -46,18 +46,20 @@ def _unpack(value):
     return value
 
 
-def _entry(rank, world_size, port, fn, args, results):
+def _entry(rank, world_size, port, fn, args, kwargs, results):
     os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world_size)
     try:
-        results.put((rank, _pack(fn(rank, world_size, *args))))
+        results.put((rank, _pack(fn(rank, world_size, *args, **kwargs))))
     finally:
         dist.destroy_process_group()
 
 
-def run(fn, world_size=2, *args):
-    """Call ``fn(rank, world_size, *args)`` in ``world_size`` processes of one gloo group; return the results by rank.
+def run(fn, world_size=2, *args, **kwargs):
+    """Call ``fn(rank, world_size, *args, **kwargs)`` in ``world_size`` processes of one gloo group.
+
+    Returns the results by rank.
 
     ``fn`` must be importable (defined at the top level of a module), because the
     processes are started fresh ("spawn") and import it.
@@ -66,7 +68,7 @@ def run(fn, world_size=2, *args):
         raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
     context = mp.get_context("spawn")
     results = context.SimpleQueue()
-    mp.spawn(_entry, args=(world_size, _free_port(), fn, args, results), nprocs=world_size, join=True)
+    mp.spawn(_entry, args=(world_size, _free_port(), fn, args, kwargs, results), nprocs=world_size, join=True)
     collected = dict(results.get() for _ in range(world_size))
     return [_unpack(collected[rank]) for rank in range(world_size)]
 
