@@ -12,8 +12,8 @@ comparison.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
+import tempfile
 import time
 
 import torch
@@ -21,12 +21,6 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 __all__ = ["allreduce_sum", "ddp_train", "run", "single_process_train"]
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pack(value):
@@ -46,10 +40,13 @@ def _unpack(value):
     return value
 
 
-def _entry(rank, world_size, port, fn, args, kwargs, results):
-    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
+def _entry(rank, world_size, rendezvous, fn, args, kwargs, results):
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    # The processes meet through a file, not a fixed TCP port that another program
+    # could take between choosing it and binding it.
+    dist.init_process_group(
+        "gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world_size
+    )
     try:
         results.put((rank, _pack(fn(rank, world_size, *args, **kwargs))))
     finally:
@@ -68,7 +65,9 @@ def run(fn, world_size=2, *args, **kwargs):
         raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
     context = mp.get_context("spawn")
     results = context.SimpleQueue()
-    mp.spawn(_entry, args=(world_size, _free_port(), fn, args, kwargs, results), nprocs=world_size, join=True)
+    with tempfile.TemporaryDirectory() as folder:
+        rendezvous = os.path.join(folder, "rendezvous")
+        mp.spawn(_entry, args=(world_size, rendezvous, fn, args, kwargs, results), nprocs=world_size, join=True)
     collected = dict(results.get() for _ in range(world_size))
     return [_unpack(collected[rank]) for rank in range(world_size)]
 
