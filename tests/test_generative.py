@@ -191,6 +191,26 @@ def test_gan_moves_samples_to_the_data():
     assert len(history["generator"]) == 600
 
 
+def _small_gan(seed):
+    torch.manual_seed(seed)
+    generator = torch.nn.Linear(1, 1).double()
+    discriminator = torch.nn.Sequential(
+        torch.nn.Linear(1, 16), torch.nn.LeakyReLU(0.2), torch.nn.Linear(16, 1)
+    ).double()
+    return generator, discriminator
+
+
+def test_gan_trains_in_the_dtype_of_the_networks():
+    generator, discriminator = _small_gan(0)
+    real = lambda n, g: 3 + 0.5 * torch.randn(n, 1, generator=g)  # noqa: E731 - float32, cast
+    history = train_gan(generator, discriminator, real, latent_dim=1, steps=600, lr=0.01)
+    assert generator.weight.dtype == discriminator[0].weight.dtype == torch.float64
+    samples = generator(torch.randn(5000, 1, dtype=torch.float64)).detach()
+    assert abs(samples.mean().item() - 3) < 0.3
+    again = train_gan(*_small_gan(0), real, latent_dim=1, steps=600, lr=0.01)
+    assert again == history  # the seed fixes the noise and the real batches
+
+
 # -- bad input --------------------------------------------------------------------------------
 
 

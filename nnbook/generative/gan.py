@@ -36,7 +36,7 @@ def train_gan(generator, discriminator, sample_real, *, latent_dim, steps, batch
         Maps samples (B, F) to one logit each, (B, 1).
     sample_real : callable
         ``sample_real(batch_size, generator)`` returns a batch of real data (B, F) on the
-        CPU, drawn with the given ``torch.Generator``.
+        CPU, drawn with the given ``torch.Generator``; it is cast to the generator's dtype.
     latent_dim : int
     steps : int
         Alternating updates: one discriminator step, then one generator step.
@@ -46,6 +46,10 @@ def train_gan(generator, discriminator, sample_real, *, latent_dim, steps, batch
     seed : int, default 0
         Seeds the noise and the real batches.
     device : str or torch.device, default "cpu"
+
+    The noise, the real batches and the labels take the dtype of ``generator``'s
+    parameters, so that a float64 pair of networks (``.double()``) trains in float64
+    throughout.
 
     Returns
     -------
@@ -58,11 +62,13 @@ def train_gan(generator, discriminator, sample_real, *, latent_dim, steps, batch
     rng = torch.Generator().manual_seed(seed)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
-    ones = torch.ones(batch_size, 1, device=device)
+    dtype = next(generator.parameters()).dtype
+    ones = torch.ones(batch_size, 1, dtype=dtype, device=device)
     history = {"discriminator": [], "generator": []}
     for _ in range(steps):
-        real = sample_real(batch_size, rng).to(device)
-        fake = generator(torch.randn(batch_size, latent_dim, generator=rng).to(device))
+        real = sample_real(batch_size, rng).to(device, dtype)
+        noise = torch.randn(batch_size, latent_dim, generator=rng, dtype=dtype)
+        fake = generator(noise.to(device))
         d_loss = (F.binary_cross_entropy_with_logits(discriminator(real), ones)
                   + F.binary_cross_entropy_with_logits(discriminator(fake.detach()), 0 * ones))  # fmt: skip
         opt_d.zero_grad()
