@@ -105,3 +105,12 @@ def test_convenience_forms_return_the_output_only():
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_leaky_relu_slope_keeps_double_precision():
+    # 0.01 is not a float32 number: a slope rounded through float32 is off by 2e-10.
+    a = torch.tensor([-2.0, -0.5, 0.0, 1.0], dtype=torch.float64)
+    _, cache = act.leaky_relu_forward(a)
+    a_ref = a.clone().requires_grad_()
+    F.leaky_relu(a_ref).sum().backward()
+    assert torch.equal(act.leaky_relu_backward(torch.ones_like(a), cache), a_ref.grad)

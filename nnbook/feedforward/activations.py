@@ -150,7 +150,7 @@ def leaky_relu_forward(a, negative_slope=0.01):
 def leaky_relu_backward(dh, cache):
     """Gradient of :func:`leaky_relu_forward`: ``dh`` times 1 or the slope."""
     a, negative_slope = cache
-    return dh * torch.where(a > 0, 1.0, negative_slope).to(dh.dtype)
+    return torch.where(a > 0, dh, negative_slope * dh)  # the slope in dh's precision
 
 
 def elu_forward(a, alpha=1.0):
