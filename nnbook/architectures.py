@@ -11,6 +11,8 @@ large ones on the ``meta`` device to count or inspect them without allocating me
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -24,6 +26,7 @@ __all__ = [
     "ResNet",
     "VGG",
     "count_parameters",
+    "reset_parameters",
     "summary",
     "resnet18",
     "resnet50",
@@ -36,6 +39,48 @@ __all__ = [
 def count_parameters(model):
     """The number of trainable numbers in ``model`` (batch-norm running statistics excluded)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def reset_parameters(model, *, generator):
+    """Draw the weights and biases of every convolution and linear layer again, the same on every CPU.
+
+    The distribution is torch's default for ``Conv2d`` and ``Linear``: every weight and
+    bias from :math:`U(-1/\\sqrt{F_{in}}, 1/\\sqrt{F_{in}})`, with :math:`F_{in}` the
+    inputs of one output unit (``in_channels * kh * kw`` for a convolution). torch's own
+    ``uniform_`` rounds differently from one CPU's kernels to the next, so a model
+    initialized by it starts from weights that differ in their last bits. Here each
+    number is :math:`(2u - 1)\\,b` with :math:`b = 1/\\sqrt{F_{in}}` and :math:`u` from
+    ``torch.rand``, whose values are the same on every CPU; :math:`2u - 1` is exact, and
+    the product is one correctly rounded operation. The draws are
+    made on the CPU in each parameter's dtype, layer by layer in the order of
+    ``model.modules()``, weight before bias, and then copied to the parameter's device.
+    Other parameters (batch-norm scales and shifts) are left as they are.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    generator : torch.Generator
+        A CPU generator, for example ``nnbook.generator(k)``.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``model`` itself.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
+        raise TypeError(f"generator must be a CPU torch.Generator, got {generator!r}")
+    with torch.no_grad():
+        for layer in model.modules():
+            if not isinstance(layer, (nn.Conv2d, nn.Linear)):
+                continue
+            bound = 1.0 / math.sqrt(layer.weight[0].numel())
+            for p in (layer.weight, layer.bias):
+                if p is not None:
+                    u = torch.rand(p.shape, generator=generator, dtype=p.dtype)
+                    p.copy_((2 * u - 1) * bound)
+    return model
 
 
 def summary(model, input_shape):

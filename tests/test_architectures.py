@@ -79,3 +79,40 @@ def test_summary_adds_up():
     assert [name for name, _, _ in rows] == ["features", "avgpool", "classifier"]
     assert rows[0][1] == (1, 512, 7, 7) and rows[-1][1] == (1, 1000)
     assert sum(count for _, _, count in rows) == A.count_parameters(model)
+
+
+@pytest.mark.parametrize("handwritten", [False, True])
+def test_reset_parameters_draws_from_the_generator(handwritten):
+    def build(seed):
+        model = A.LeNet5(batch_norm=True, handwritten=handwritten).double()
+        return A.reset_parameters(model, generator=torch.Generator().manual_seed(seed))
+
+    a, b, c = build(3), build(3), build(4)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)  # the generator decides every number
+        assert p.dtype == torch.float64
+    assert not torch.equal(a.features[0].weight, c.features[0].weight)
+    # (2u - 1) / sqrt(F_in), layer by layer, weight before bias: the first layer has F_in = 25.
+    g = torch.Generator().manual_seed(3)
+    u = torch.rand((6, 1, 5, 5), generator=g, dtype=torch.float64)
+    assert torch.equal(a.features[0].weight, (2 * u - 1) * (1 / 5))
+    # The same distribution as torch's uniform_, up to rounding.
+    g = torch.Generator().manual_seed(3)
+    torch_draw = torch.empty(6, 1, 5, 5, dtype=torch.float64).uniform_(-0.2, 0.2, generator=g)
+    torch.testing.assert_close(a.features[0].weight, torch_draw, rtol=0, atol=1e-15)
+    for layer in a.modules():
+        if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+            bound = layer.weight[0].numel() ** -0.5
+            assert layer.weight.abs().max() < bound and layer.bias.abs().max() < bound
+    big = a.classifier[1].weight  # 48,000 draws from U(-1/20, 1/20)
+    assert abs(big.std().item() / (0.05 / 3**0.5) - 1) < 0.02
+    # Batch normalization keeps its scale 1 and shift 0.
+    assert torch.equal(a.features[1].weight, torch.ones(6, dtype=torch.float64))
+    assert torch.equal(a.features[1].bias, torch.zeros(6, dtype=torch.float64))
+
+
+def test_reset_parameters_rejects_what_it_cannot_use():
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module, got int"):
+        A.reset_parameters(3, generator=torch.Generator())
+    with pytest.raises(TypeError, match="generator must be a CPU torch.Generator"):
+        A.reset_parameters(A.LeNet5(), generator=3)
