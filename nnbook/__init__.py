@@ -148,7 +148,7 @@ def setup(seed: int = 0) -> torch.device:
     their message alone (``%xmode Minimal``): the book's errors are meant to be read,
     not debugged; ``%xmode Context`` brings full tracebacks back.
 
-    The global generators get :func:`nnbook.seed` ``(seed)``: the seed itself unless
+    The global generators get ``nnbook.seed(seed)``: the seed itself unless
     ``NNBOOK_SEED`` shifts it.
 
     Parameters

@@ -46,10 +46,9 @@ def train_gan(generator, discriminator, sample_real, *, latent_dim, steps, batch
     seed : int, default 0
         Seeds the noise and the real batches.
     device : str or torch.device, default "cpu"
-
-    The noise, the real batches and the labels take the dtype of ``generator``'s
-    parameters, so that a float64 pair of networks (``.double()``) trains in float64
-    throughout.
+        Where both networks train. The noise, the real batches and the labels take the
+        dtype of ``generator``'s parameters, so that a float64 pair of networks
+        (``.double()``) trains in float64 throughout.
 
     Returns
     -------
