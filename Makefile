@@ -36,15 +36,13 @@ browser-deps:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check chapters
 
 # The whole suite on this CPU's kernels, then the notebooks again, strictly, under the
 # baseline profile (no vector units): the stored digits must not depend on the CPU.
-# A chapter not yet made portable is compared under this CPU's kernels only.
-NOT_YET_PORTABLE := chapters/invertible_resnet
 test: $(STAMP) browser-deps lint
 	$(BIN)/python -m pytest --nbval -n 2 --dist loadfile
-	NNBOOK_PROFILE=baseline $(BIN)/python -m pytest --nbval -n 2 --dist loadfile chapters \
-		$(addprefix --ignore=,$(NOT_YET_PORTABLE))
+	NNBOOK_PROFILE=baseline $(BIN)/python -m pytest --nbval -n 2 --dist loadfile chapters
 
 # Numeric profiles (tools/execute_notebooks.py): native, avx2, baseline.
 PROFILE ?= native
@@ -66,7 +64,7 @@ lab: $(STAMP)
 
 NB ?= chapters
 execute: $(STAMP)
-	$(BIN)/python tools/execute_notebooks.py --profile $(PROFILE) $(NB)
+	$(BIN)/python tools/execute_notebooks.py --jobs 2 --profile $(PROFILE) $(NB)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 
 import numpy as np
 import torch
 
 from nnbook.check import CheckReport, Exercise, check, list_exercises
-from nnbook.display import show
+from nnbook.display import glue, show
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "__version__",
@@ -28,6 +29,7 @@ __all__ = [
     "check",
     "device",
     "generator",
+    "glue",
     "list_exercises",
     "seed",
     "setup",
@@ -151,6 +153,10 @@ def setup(seed: int = 0) -> torch.device:
     The global generators get ``nnbook.seed(seed)``: the seed itself unless
     ``NNBOOK_SEED`` shifts it.
 
+    A notebook's first cell sets ``NNBOOK_PAGE_VERSION`` to the version of nnbook that
+    made its stored outputs. When the installed version differs, ``setup`` warns, once
+    per version: the numbers may then differ from the page's.
+
     Parameters
     ----------
     seed : int, default 0
@@ -175,7 +181,25 @@ def setup(seed: int = 0) -> torch.device:
     np.set_printoptions(precision=4, suppress=True)
     torch.set_printoptions(precision=4, sci_mode=False)
     _configure_matplotlib()
+    _check_page_version()
     return device()
+
+
+_warned_page_versions: set[str] = set()
+
+
+def _check_page_version() -> None:
+    page = os.environ.get("NNBOOK_PAGE_VERSION", "").strip()
+    if not page or page == __version__ or page in _warned_page_versions:
+        return
+    _warned_page_versions.add(page)
+    warnings.warn(
+        f"this page was made with nnbook {page}, and nnbook {__version__} is installed: "
+        "its numbers may differ from the page's. To run the page's version, "
+        f'pip install "nnbook[notebooks] @ git+https://github.com/nnbook/nnbook@v{page}"',
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _configure_matplotlib() -> None:

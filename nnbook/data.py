@@ -308,7 +308,9 @@ def toy2d_log_density(name, x):
 
     Exact for the 8 Gaussians and the checkerboard (``-inf`` outside its squares); for
     the moons and spirals, the noise density averaged over 4,000 evenly spaced points of
-    the curves (a quadrature of the exact integral, accurate to about 1e-4 in log p).
+    the curves (a quadrature of the exact integral: against 32,000 points, its error in
+    log p averages about 1e-5 over the data and reaches a few 1e-3 only near the centre
+    of the spirals, where the points along the curve are furthest apart).
     """
     name = _toy2d_name(name)
     if name == "checkerboard":
@@ -319,9 +321,9 @@ def toy2d_log_density(name, x):
     sd = _NOISE[name]
     log_norm = math.log(len(t)) + math.log(2 * math.pi * sd**2)
     chunks = []
-    for part in x.split(2048):  # bounded memory: 2048 x 4000 distances at a time
-        sq = torch.cdist(part, centres) ** 2
-        chunks.append(torch.logsumexp(-sq / (2 * sd**2), dim=1) - log_norm)
+    for part in x.split(256):  # 256 x 4000 distances at a time, which stay in the cache
+        exponent = torch.cdist(part, centres).square().mul_(-1 / (2 * sd**2))
+        chunks.append(torch.logsumexp(exponent, dim=1) - log_norm)
     return torch.cat(chunks)
 
 

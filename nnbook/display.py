@@ -1,4 +1,12 @@
-"""Showing nnbook's own code in the book, so the book never keeps a second copy of it."""
+"""What a notebook shows and records for the book.
+
+:func:`show` displays nnbook's own code, so the book never keeps a second copy of it.
+:func:`glue` records a notebook's numbers for the prose that cites them (``{glue:text}``
+roles). The book's build finds them in the stored outputs, where myst-nb's ``glue``
+records them; a reader who opens a notebook in Colab or Binder has no myst-nb and needs
+none, so :func:`glue` records through myst-nb when it is installed and otherwise does
+nothing, or shows the value when asked to.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ import textwrap
 
 from IPython.display import Markdown
 
-__all__ = ["show", "source"]
+__all__ = ["glue", "show", "source"]
 
 
 def source(obj, *, docstring: bool = False) -> str:
@@ -89,3 +97,44 @@ def _strip_docstrings(text: str) -> str:
     for start, end in sorted(spans, reverse=True):
         del lines[start:end]
     return "".join(lines)
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Record ``value`` under ``name`` for the book, as ``myst_nb.glue`` does.
+
+    Parameters
+    ----------
+    name : str
+        The key the text cites, as in ``{glue:text}`name```. Not empty.
+    value : object
+        What to record: a string or number, a figure, anything IPython can display.
+    display : bool, default False
+        Also show ``value`` in the notebook.
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a string or ``display`` is not a bool.
+    ValueError
+        If ``name`` is empty.
+
+    Notes
+    -----
+    Without myst-nb (``pip install nnbook[notebooks]`` does not bring it) nothing is
+    recorded, and ``display=True`` shows ``value`` with IPython's ``display``.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if not name.strip():
+        raise ValueError(f"name must not be empty, got {name!r}")
+    if not isinstance(display, bool):
+        raise TypeError(f"display must be a bool, got {type(display).__name__}")
+    try:
+        from myst_nb import glue as record
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    record(name, value, display=display)

@@ -7,6 +7,7 @@ as a failure, so a page that needs the network to render fails here.
 
 import functools
 import http.server
+import re
 import shutil
 import subprocess
 import sys
@@ -58,6 +59,17 @@ def test_book_builds_without_warnings(book):
     assert (book / "_static" / "mathjax" / "tex-chtml.js").is_file()
     for page in book.rglob("*.html"):
         assert "cdn.jsdelivr.net" not in page.read_text(encoding="utf-8"), page
+
+
+def test_every_page_names_the_version_of_nnbook(book):
+    import nnbook
+
+    footer = f"This is nnbook {nnbook.__version__}."
+    for path in _pages(book):
+        text = (book / path).read_text(encoding="utf-8")
+        assert footer in text or 'http-equiv="Refresh"' in text, path
+    preface = (book / "chapters" / "preface" / "index.html").read_text(encoding="utf-8")
+    assert f"is version {nnbook.__version__}" in preface  # the {{ version }} substitution
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +141,8 @@ class PageProblems:
             route.abort()
 
 
-def _open(browser, server, path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def _open(browser, server, path, width=1280):
+    page = browser.new_page(viewport={"width": width, "height": 900})
     problems = PageProblems(page, server)
     page.goto(f"{server}/{path}", wait_until="load")
     page.wait_for_load_state("networkidle")
@@ -155,6 +167,17 @@ def _math_state(page):
     )
 
 
+#: An equation reference printed inside parentheses of the text: "((1.12))".
+DOUBLED_EQ = re.compile(r"\(\(\d+\.\d+\)\)")
+
+
+def _pipe_rows(text):
+    """Lines of a Markdown table that was not rendered: ``|---|---|`` and its rows."""
+    lines = text.splitlines()
+    rules = [i for i, line in enumerate(lines) if re.fullmatch(r"\s*\|?(\s*:?-{3,}:?\s*\|)+.*", line)]
+    return [lines[i] for i in rules]
+
+
 def test_every_page_loads_cleanly_and_renders_math(book, server, browser):
     failures = []
     for path in _pages(book):
@@ -168,6 +191,9 @@ def test_every_page_loads_cleanly_and_renders_math(book, server, browser):
             problems.items.append("math present but MathJax rendered nothing")
         if math["rawTex"]:
             problems.items.append("raw TeX visible in the page text")
+        text = page.evaluate("() => document.querySelector('main').innerText")
+        problems.items += [f"raw pipe table: {line[:60]}" for line in _pipe_rows(text)]
+        problems.items += [f"doubled parentheses: {m}" for m in DOUBLED_EQ.findall(text)]
         problems.items += [f"image does not load: {src}" for src in broken_images]
         failures += [f"{path}: {item}" for item in problems.items]
         page.close()
@@ -208,5 +234,27 @@ def test_search_finds_a_word_from_a_chapter(book, server, browser):
     results.first.wait_for(timeout=15000)
     links = results.locator("a").evaluate_all("links => links.map(a => a.href)")
     assert any("notation" in href for href in links), links
+    page.close()
+    assert not problems.items, problems.items
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_navigation_toggle_opens_and_closes_the_sidebar(book, server, browser, width):
+    """The visible "Site navigation" button works, on a phone (a drawer) and on a desktop."""
+    page, problems = _open(browser, server, "chapters/fnn/activations.html", width=width)
+    toggles = page.locator(".primary-toggle")
+    assert toggles.count() == 1, "a second, hidden toggle would take the theme's handler"
+    sidebar = page.locator("#pst-primary-sidebar")
+    before = sidebar.evaluate("el => el.getBoundingClientRect().right > 0 && el.offsetWidth > 0")
+    toggles.first.click()
+    page.wait_for_timeout(500)
+    if width < 960:
+        # a phone: the sidebar moves into a modal dialog, which opens over the page
+        assert not before
+        assert page.locator("#pst-primary-sidebar-modal[open]").count() == 1
+        assert page.locator("#pst-primary-sidebar-modal a[href*='backpropagation']").first.is_visible()
+    else:
+        after = sidebar.evaluate("el => el.getBoundingClientRect().right > 0 && el.offsetWidth > 0")
+        assert before and not after, "the toggle should collapse the sidebar on a desktop"
     page.close()
     assert not problems.items, problems.items

@@ -52,3 +52,39 @@ def test_nested_definitions_lose_their_docstrings_too():
 def test_objects_without_python_source_are_refused(obj):
     with pytest.raises(TypeError, match=r"obj must be a function, class or method"):
         nnbook.show(obj)
+
+
+def test_glue_records_through_myst_nb_when_it_is_installed(monkeypatch):
+    import myst_nb
+
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda *args, **kw: calls.append((args, kw)))
+    nnbook.glue("accuracy", "97.5 %")
+    assert calls == [(("accuracy", "97.5 %"), {"display": False})]
+
+
+def test_glue_without_myst_nb_is_silent_or_shows_the_value(monkeypatch):
+    import sys
+
+    import IPython.display
+
+    shown = []
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # import myst_nb now fails
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    nnbook.glue("accuracy", 0.975)
+    assert shown == []
+    nnbook.glue("accuracy", 0.975, display=True)
+    assert shown == [0.975]
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        ((3, 1.0), TypeError, "name must be a str, got int"),
+        (("  ", 1.0), ValueError, "name must not be empty, got '  '"),
+        (("x", 1.0, "yes"), TypeError, "display must be a bool, got str"),
+    ],
+)
+def test_glue_rejects_bad_arguments(args, error, message):
+    with pytest.raises(error, match=message):
+        nnbook.glue(*args)

@@ -209,12 +209,23 @@ def test_fit_flow_lowers_the_nll_and_the_grid_matches_log_prob():
 
 
 def test_toy_experiment_runs_on_flows_of_equal_size():
-    sizes = [sum(p.numel() for p in f.parameters()) for f in toy.make_toy_flows().values()]
+    torch.set_default_dtype(torch.float32)
+    flows = toy.make_toy_flows()
+    assert torch.get_default_dtype() == torch.float32  # restored after drawing in float64
+    assert all(p.dtype == torch.float64 for f in flows.values() for p in f.parameters())
+    sizes = [sum(p.numel() for p in f.parameters()) for f in flows.values()]
     assert abs(sizes[0] / sizes[1] - 1) < 0.03
-    result = toy.run_toy("checkerboard", steps=3, batch_size=16, n_test=50)
+    result = toy.run_toy("checkerboard", steps=3, batch_size=16, n_test=50, seed=7)
+    assert result.seed == 7 and set(result.seconds) == {"i-ResNet", "coupling"}
     assert set(result.gap) == {"i-ResNet", "coupling"} and result.entropy == math.log(8)
     assert all(result.gap[k] == pytest.approx(result.nll[k] - math.log(8)) for k in result.gap)
     assert min(result.gap.values()) > 0  # equation eq-ir-nll-bound: the gap is a KL divergence
+
+
+def test_iresnet_flow_passes_its_power_iterations_to_every_layer():
+    flow = IResNetFlow(2, n_blocks=2, layers=3, n_power_iter=3)
+    layers = [m for m in flow.modules() if isinstance(m, SpectralNormLinear)]
+    assert len(layers) == 6 and all(m.n_power_iter == 3 for m in layers)
 
 
 def test_classifier_features_invert_and_plain_resnet_does_not():

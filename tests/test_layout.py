@@ -169,3 +169,68 @@ def test_equation_labels_cited_by_docstrings_exist_in_the_book():
 def test_every_numbered_equation_is_implemented_by_a_function():
     cited, defined = _equations()
     assert defined <= cited, f"equations no docstring implements: {sorted(defined - cited)}"
+
+
+def _first_cell_tools():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import execute_notebooks
+
+    return execute_notebooks
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_start_with_the_install_cell_and_record_their_version(path):
+    import nnbook
+
+    tools = _first_cell_tools()
+    nb = json.loads(path.read_text())
+    first = nb["cells"][0]
+    assert first["cell_type"] == "code", "the first cell must be the install cell"
+    assert "".join(first["source"]) == tools.first_cell(nnbook.__version__)
+    assert first["metadata"].get("tags") == ["remove-cell"]
+    assert first["outputs"] == []
+    assert nb["metadata"].get("nnbook") == {"version": nnbook.__version__}
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_need_no_myst_nb_and_fold_their_solutions(path):
+    tools = _first_cell_tools()
+    for cell in _code_cells(path):
+        source = "".join(cell["source"])
+        assert not re.search(r"^\s*(from|import) myst_nb", source, re.M), "use nnbook.glue"
+        if "hide-input" in cell["metadata"].get("tags", []):
+            assert source.startswith(tools.SOLUTION_TITLE)
+            assert cell["metadata"].get("cellView") == "form"
+            assert cell["metadata"].get("jupyter") == {"source_hidden": True}
+
+
+def test_the_version_tools_read_is_nnbooks():
+    import nnbook
+
+    assert _first_cell_tools().version() == nnbook.__version__
+
+
+def test_only_solutions_are_folded():
+    """The book's fold button reads "Show solution" (_config.yml), so only solutions fold."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert config["nb_code_prompt_show"] == "Show solution"
+    folded = [p.name for p in _notebooks() for c in _code_cells(p) if "hide-input" in c["metadata"].get("tags", [])]
+    assert folded and set(folded) == {"exercises.ipynb"}
+
+
+#: A path into the repository, which a notebook opened in Colab or Binder does not have.
+REPOSITORY_PATH = re.compile(r"""["'](\.\.?/|chapters/|nnbook/|tests/|tools/|data/)""")
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_read_no_repository_files(path):
+    """Data ships inside nnbook or is generated, so a notebook runs wherever it is copied."""
+    found = [
+        line.strip()
+        for cell in _code_cells(path)
+        for line in "".join(cell["source"]).splitlines()
+        if REPOSITORY_PATH.search(line)
+    ]
+    assert not found, f"paths into the repository: {found}"

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from nnbook.report import below, spread
+from nnbook.report import below, between, spread
 
 pytestmark = pytest.mark.spine
 
@@ -46,3 +46,27 @@ def test_spread_reports_mean_and_range():
 def test_spread_rejects_empty_and_nan(values, message):
     with pytest.raises(ValueError, match=message):
         spread(values)
+
+
+def test_between_checks_and_formats_a_range():
+    assert between(0.17, 0.1, 0.2) == "between 0.10 and 0.20"
+    assert between(torch.tensor(0.03), high=0.1) == "below 0.10"
+    assert between(0.5, low=0.3, fmt=".1f") == "above 0.3"
+    with pytest.raises(AssertionError, match=r"expected a value between 0.1 and 0.2, got 0.25"):
+        between(0.25, 0.1, 0.2)
+    with pytest.raises(AssertionError):
+        between(math.nan, high=1.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({}, ValueError, "between needs low, high or both, got neither"),
+        ({"low": 0.3, "high": 0.2}, ValueError, r"low must be below high, got low=0.3 and high=0.2"),
+        ({"low": math.nan}, ValueError, "low"),
+        ({"high": "1"}, TypeError, "high"),
+    ],
+)
+def test_between_rejects_bad_bounds(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        between(0.1, **kwargs)

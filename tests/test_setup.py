@@ -127,3 +127,32 @@ def test_seed_rejects_a_bad_nnbook_seed(monkeypatch, value):
 def test_setup_rejects_a_seed_past_the_stride():
     with pytest.raises(ValueError, match=r"seed must be < 1000, got 1000"):
         nnbook.setup(seed=1000)
+
+
+def test_setup_warns_once_when_the_page_was_made_with_another_version(monkeypatch):
+    import warnings
+
+    monkeypatch.setenv("NNBOOK_DEVICE", "cpu")
+    monkeypatch.setattr(nnbook, "_warned_page_versions", set())
+    monkeypatch.setenv("NNBOOK_PAGE_VERSION", nnbook.__version__)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nnbook.setup()  # the same version: silent
+    monkeypatch.setenv("NNBOOK_PAGE_VERSION", "0.0.1")
+    with pytest.warns(UserWarning, match=r"made with nnbook 0\.0\.1, and nnbook .* is installed") as caught:
+        nnbook.setup()
+    assert "nnbook@v0.0.1" in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nnbook.setup()  # once per version
+
+
+def test_the_package_version_is_the_projects():
+    from pathlib import Path
+
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert "version" in project["dynamic"]  # read from nnbook.__version__ by the build
+    assert set(project["optional-dependencies"]) == {"notebooks", "book", "test"}

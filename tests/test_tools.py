@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from execute_notebooks import PROFILES, execute, profile_environment
+from execute_notebooks import (
+    PROFILES,
+    coalesce_streams,
+    execute,
+    first_cell,
+    profile_environment,
+    stamp,
+)
 
 pytestmark = pytest.mark.spine
 
@@ -86,3 +93,36 @@ def test_a_profile_reaches_the_kernels_of_a_new_process(profile, capability):
 def test_an_unknown_profile_is_refused_by_name():
     with pytest.raises(ValueError, match=r"NNBOOK_PROFILE must be one of native, avx2, baseline"):
         profile_environment("arm")
+
+
+def test_pieces_of_one_stream_are_joined_and_others_kept_apart():
+    out = [
+        {"output_type": "stream", "name": "stdout", "text": "a\n"},
+        {"output_type": "stream", "name": "stdout", "text": "b\n"},
+        {"output_type": "stream", "name": "stderr", "text": "warning\n"},
+        {"output_type": "stream", "name": "stdout", "text": "c\n"},
+        {"output_type": "display_data", "data": {}, "metadata": {}},
+        {"output_type": "stream", "name": "stdout", "text": "d\n"},
+    ]
+    joined = coalesce_streams(out)
+    assert [o.get("text") for o in joined] == ["a\nb\n", "warning\n", "c\n", None, "d\n"]
+
+
+def test_stamp_gives_one_install_cell_folds_solutions_and_records_the_version():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A page"),
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["hide-input"]}),
+    ]
+    stamp(nb, "9.9.9")
+    stamp(nb, "9.9.9")  # idempotent
+    assert [c.cell_type for c in nb.cells] == ["code", "markdown", "code"]
+    assert nb.cells[0].source == first_cell("9.9.9") and nb.cells[0].id == "install"
+    assert "nnbook@v9.9.9" in nb.cells[0].source
+    assert nb.cells[2].source == "# @title Solution\nx = 1"
+    assert nb.cells[2].metadata["cellView"] == "form"
+    assert nb.metadata["nnbook"] == {"version": "9.9.9"}
+    stamp(nb, "10.0.0")  # a new version replaces the cell's text, and adds no cell
+    assert len(nb.cells) == 3 and 'NNBOOK_PAGE_VERSION"] = "10.0.0"' in nb.cells[0].source

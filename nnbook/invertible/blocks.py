@@ -46,9 +46,9 @@ class LipSwish(nn.Module):
 
         The slope is :math:`(s + \beta x\, s (1 - s)) / 1.1` with :math:`s = \sigma(\beta x)`.
         """
-        beta = F.softplus(self.raw_beta)
-        s = torch.sigmoid(beta * x)
-        return x * s / 1.1, (s + beta * x * s * (1 - s)) / 1.1
+        beta_x = F.softplus(self.raw_beta) * x
+        s = torch.sigmoid(beta_x)
+        return x * s / 1.1, s * (1 + beta_x * (1 - s)) / 1.1
 
 
 def mlp_block(dim, hidden, *, coeff=0.9, layers=2, activation=LipSwish, n_power_iter=1):
@@ -104,18 +104,22 @@ class InvertibleResidualBlock(nn.Module):
         if x.ndim != 2:
             raise ValueError(f"x must have shape (n, d), got {tuple(x.shape)}")
         # jac_t[n, j, i] = d h_i / d x_j: the transposed Jacobian, so that a layer is one F.linear (one GEMM)
-        h, jac_t = x, torch.eye(x.shape[1], dtype=x.dtype, device=x.device).expand(len(x), -1, -1)
+        eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
+        h, jac_t = x, None  # None stands for the identity, d x / d x
         for module in self.g:
             if isinstance(module, SpectralNormLinear):
                 weight = module.normalized_weight()
-                h, jac_t = F.linear(h, weight, module.bias), F.linear(jac_t, weight)
+                # after a first linear layer, the Jacobian is its weight, the same for every row
+                jac_t = weight.T.expand(len(x), -1, -1) if jac_t is None else F.linear(jac_t, weight)
+                h = F.linear(h, weight, module.bias)
             elif hasattr(module, "value_and_derivative"):
                 h, slope = module.value_and_derivative(h)
-                jac_t = slope[:, None, :] * jac_t
+                jac_t = slope[:, None, :] * (eye if jac_t is None else jac_t)
             else:
                 raise TypeError(f"forward_and_jacobian needs linear layers and activations with value_and_derivative, "
                                 f"got {type(module).__name__}")  # fmt: skip
-        return x + h, torch.eye(x.shape[1], dtype=x.dtype, device=x.device) + jac_t.transpose(1, 2)
+        jac_t = eye.expand(len(x), -1, -1) if jac_t is None else jac_t
+        return x + h, eye + jac_t.transpose(1, 2)
 
     @torch.no_grad()
     def inverse(self, y, *, tol=1e-10, max_iter=500, strict=False):

@@ -101,6 +101,9 @@ class IResNetFlow(_Flow):
     n_terms : int, default 5
     actnorm : bool, default False
         Put an :class:`ActNorm` before every block.
+    n_power_iter : int, default 1
+        Power-iteration steps per training step in every spectrally normalized layer
+        (:class:`nnbook.invertible.spectral.SpectralNormLinear`).
 
     Notes
     -----
@@ -109,13 +112,15 @@ class IResNetFlow(_Flow):
     its log-determinant is taken in closed form for ``dim = 2``, by ``slogdet`` otherwise.
     """
 
-    def __init__(self, dim, n_blocks=4, hidden=64, coeff=0.9, layers=3, logdet="exact", n_terms=5, actnorm=False):
+    def __init__(self, dim, n_blocks=4, hidden=64, coeff=0.9, layers=3, logdet="exact", n_terms=5, actnorm=False,
+                 n_power_iter=1):  # fmt: skip
         super().__init__()
         if logdet not in ("exact", "series", "roulette"):
             raise ValueError(f"logdet must be 'exact', 'series' or 'roulette', got {logdet!r}")
         self.dim, self.logdet, self.n_terms = dim, logdet, n_terms
         self.blocks = nn.ModuleList(
-            InvertibleResidualBlock(mlp_block(dim, hidden, coeff=coeff, layers=layers)) for _ in range(n_blocks)
+            InvertibleResidualBlock(mlp_block(dim, hidden, coeff=coeff, layers=layers, n_power_iter=n_power_iter))
+            for _ in range(n_blocks)
         )
         self.norms = nn.ModuleList(ActNorm(dim) if actnorm else nn.Identity() for _ in range(n_blocks))
 
@@ -126,9 +131,14 @@ class IResNetFlow(_Flow):
             if self.dim == 2:  # the closed form is several times cheaper than an LU per 2 x 2 matrix
                 return y, torch.log(jac[:, 0, 0] * jac[:, 1, 1] - jac[:, 0, 1] * jac[:, 1, 0])
             return y, torch.linalg.slogdet(jac)[1]
+        x = z if z.requires_grad else z.detach().requires_grad_()
+        with torch.enable_grad():
+            out = block.g(x)  # one evaluation of g, for the block's output and for its log-det
         if self.logdet == "series":
-            return block(z), power_series_logdet(block.g, z, self.n_terms, create_graph=self.training)
-        return block(z), russian_roulette_logdet(block.g, z, create_graph=self.training)[0]
+            logdet = power_series_logdet(block.g, x, self.n_terms, create_graph=self.training, out=out)
+        else:
+            logdet = russian_roulette_logdet(block.g, x, create_graph=self.training, out=out)[0]
+        return x + out, logdet
 
     def forward_and_logdet(self, x):
         """``(z, log|det J_f(x)|)``."""
@@ -212,7 +222,7 @@ def fit_flow(flow, sample_batch, steps, *, lr=5e-3):
     returns the training losses, one per step.
     """
     v.number("steps", steps, low=1, integer=True)
-    optimizer = torch.optim.Adam(flow.parameters(), lr=lr, foreach=True)
+    optimizer = torch.optim.Adam(flow.parameters(), lr=lr, fused=True)  # one kernel for all parameters
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     flow.train()
     losses = []

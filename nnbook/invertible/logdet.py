@@ -45,14 +45,17 @@ def exact_logdet(g, x):
     return torch.linalg.slogdet(eye + J)[1]
 
 
-def trace_terms(g, x, v, n_terms, create_graph=False):
+def trace_terms(g, x, v, n_terms, create_graph=False, out=None):
     """``[v^T J v, v^T J^2 v, ..., v^T J^n v]`` per row of ``x``, by ``n`` vector-Jacobian products.
 
     Each is a Hutchinson sample of ``tr(J^k)`` when ``v`` has mean 0 and identity covariance.
+    ``out`` is ``g(x)`` when the caller has computed it already (``x`` then requires grad).
     """
+    if out is not None and not x.requires_grad:
+        raise ValueError("x must require grad when out = g(x) is given")
     x = x if x.requires_grad else x.detach().requires_grad_()
     with torch.enable_grad():
-        out = g(x)
+        out = g(x) if out is None else out
         w, terms = v, []
         for _ in range(n_terms):
             w = torch.autograd.grad(out, x, w, create_graph=create_graph, retain_graph=True)[0]
@@ -68,28 +71,31 @@ def _probe(x, generator, kind):
     raise ValueError(f"probe must be 'gaussian' or 'rademacher', got {kind!r}")
 
 
-def power_series_logdet(g, x, n_terms=5, *, n_samples=1, probe="gaussian", generator=None, create_graph=False):
+def power_series_logdet(g, x, n_terms=5, *, n_samples=1, probe="gaussian", generator=None, create_graph=False,
+                        out=None):  # fmt: skip
     """The power series truncated after ``n_terms``, traces by Hutchinson with ``n_samples`` probes per row.
 
-    Biased: the truncation error is not zero in expectation.
+    Biased: the truncation error is not zero in expectation. ``out`` is passed on to
+    :func:`trace_terms`.
     """
     _check(g, x)
     total = 0.0
     for _ in range(n_samples):
         v = _probe(x, generator, probe)
-        terms = trace_terms(g, x, v, n_terms, create_graph)
+        terms = trace_terms(g, x, v, n_terms, create_graph, out)
         total = total + sum((-1) ** (k + 1) / k * t for k, t in enumerate(terms, start=1))
     return total / n_samples
 
 
-def russian_roulette_logdet(g, x, *, p=0.5, exact_terms=2, probe="gaussian", generator=None, create_graph=False):
+def russian_roulette_logdet(g, x, *, p=0.5, exact_terms=2, probe="gaussian", generator=None, create_graph=False,
+                            out=None):  # fmt: skip
     r"""An unbiased estimate: a random number of terms, each reweighted by its survival probability.
 
     The series is cut after :math:`n = \text{exact\_terms} + N` terms, :math:`N \sim \mathrm{Geometric}(p)`
     on {0, 1, ...}, and term :math:`k` is divided by :math:`P(n \ge k)`, so that the
     expectation over :math:`N` is the whole series (equation :eq:`eq-ir-roulette`).
-    The expected number of terms is ``exact_terms + (1 - p) / p``. Returns
-    ``(estimate per row, number of terms used)``.
+    The expected number of terms is ``exact_terms + (1 - p) / p``. ``out`` is passed on
+    to :func:`trace_terms`. Returns ``(estimate per row, number of terms used)``.
     """
     _check(g, x)
     if not 0 < p < 1:
@@ -98,7 +104,7 @@ def russian_roulette_logdet(g, x, *, p=0.5, exact_terms=2, probe="gaussian", gen
     extra = int(torch.log(torch.tensor(u)) // torch.log(torch.tensor(1 - p)))  # P(extra >= k) = (1 - p)^k
     n_terms = exact_terms + extra
     v = _probe(x, generator, probe)
-    terms = trace_terms(g, x, v, max(n_terms, 1), create_graph)
+    terms = trace_terms(g, x, v, max(n_terms, 1), create_graph, out)
     estimate = 0.0
     for k, t in enumerate(terms[:n_terms], start=1):
         survival = 1.0 if k <= exact_terms else (1 - p) ** (k - exact_terms)  # P(N >= k - exact_terms)

@@ -19,7 +19,7 @@ __all__ = ["adadelta_update", "adagrad_update", "adam_update", "rmsprop_update",
 def sgd_update(
     p, grad, state, *, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0
 ):
-    r"""Gradient descent (:eq:`eq-opt-gd`), with momentum (:eq:`eq-opt-momentum`) or Nesterov's (:eq:`eq-opt-nesterov`).
+    r"""Gradient descent :eq:`eq-opt-gd`, with momentum :eq:`eq-opt-momentum` or Nesterov's :eq:`eq-opt-nesterov`.
 
     .. math::
         \begin{aligned}
