@@ -38,11 +38,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check chapters
 
-# The whole suite on this CPU's kernels, then the notebooks again, strictly, under the
-# baseline profile (no vector units): the stored digits must not depend on the CPU.
+# Two passes over the notebooks, compared strictly: under this CPU's kernels, with the
+# unit tests; then under the baseline profile (no vector units), so that the stored
+# digits cannot depend on the CPU. The book build with its browser test and the reader's
+# install run in the second pass, first, so that the two workers finish together.
+SLOW_TESTS := tests/test_book.py tests/test_reader.py
 test: $(STAMP) browser-deps lint
-	$(BIN)/python -m pytest --nbval -n 2 --dist loadfile
-	NNBOOK_PROFILE=baseline $(BIN)/python -m pytest --nbval -n 2 --dist loadfile chapters
+	$(BIN)/python -m pytest --nbval -n 2 --dist loadfile -m "not book and not reader"
+	NNBOOK_PROFILE=baseline $(BIN)/python -m pytest --nbval -n 2 --dist loadfile \
+		$(SLOW_TESTS) chapters
 
 # Numeric profiles (tools/execute_notebooks.py): native, avx2, baseline.
 PROFILE ?= native

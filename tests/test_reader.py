@@ -131,3 +131,20 @@ def test_notebooks_run_from_the_wheel_in_a_fresh_environment(wheel, tmp_path):
         assert where["version"] == nnbook.__version__
         assert where["torch"] == torch_before  # the install keeps the torch already there
         assert not where["myst_nb"]  # nnbook.glue needs no myst-nb
+
+
+def test_binder_installs_torchs_cpu_build_and_the_notebooks_extra_only():
+    binder = ROOT / "binder"
+    requirements = [
+        line.split("#")[0].strip()
+        for line in (binder / "requirements.txt").read_text().splitlines()
+        if line.split("#")[0].strip()
+    ]
+    torch_pin = next(line for line in requirements if line.startswith("torch=="))
+    assert torch_pin.endswith("+cpu") and "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
+    assert torch_pin.removesuffix("+cpu") in _pins(("torch",))  # the version the book pins
+    post_build = (binder / "postBuild").read_text()
+    assert 'pip install --no-cache-dir ".[notebooks]"' in post_build
+    assert os.access(binder / "postBuild", os.X_OK)
+    toolchain = ("jupyter-book", "sphinx", "pytest", "nbval", "ruff", "playwright", "myst-nb")
+    assert not any(tool in " ".join(requirements) + post_build for tool in toolchain)
