@@ -113,14 +113,19 @@ FIXED_SEED = re.compile(
 )
 
 
-@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_notebooks_draw_their_seeds_through_nnbook(path):
-    fixed = [
+def _code_lines_matching(path: Path, pattern: re.Pattern) -> list[str]:
+    """The lines of the notebook's code cells that ``pattern`` finds something in."""
+    return [
         line.strip()
         for cell in _code_cells(path)
         for line in "".join(cell["source"]).splitlines()
-        if FIXED_SEED.search(line)
+        if pattern.search(line)
     ]
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_draw_their_seeds_through_nnbook(path):
+    fixed = _code_lines_matching(path, FIXED_SEED)
     assert not fixed, f"seeds that NNBOOK_SEED cannot move: {fixed}"
 
 
@@ -227,10 +232,5 @@ REPOSITORY_PATH = re.compile(r"""["'](\.\.?/|chapters/|nnbook/|tests/|tools/|dat
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_notebooks_read_no_repository_files(path):
     """Data ships inside nnbook or is generated, so a notebook runs wherever it is copied."""
-    found = [
-        line.strip()
-        for cell in _code_cells(path)
-        for line in "".join(cell["source"]).splitlines()
-        if REPOSITORY_PATH.search(line)
-    ]
+    found = _code_lines_matching(path, REPOSITORY_PATH)
     assert not found, f"paths into the repository: {found}"

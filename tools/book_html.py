@@ -24,17 +24,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def nnbook_version() -> str:
-    """``nnbook.__version__``, read from the source."""
-    text = (ROOT / "nnbook" / "__init__.py").read_text()
-    return re.search(r'^__version__ = "([^"]+)"$', text, re.MULTILINE).group(1)
+from execute_notebooks import version as nnbook_version  # tools/ is on the path
 
 
 def _add_version(app, config):
-    version = nnbook_version()
+    version = nnbook_version()  # written once, in nnbook/__init__.py
     config.myst_substitutions = {**config.myst_substitutions, "version": version}
     options = dict(config.html_theme_options)
     footer = options.get("extra_footer", "")
