@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export TQDM_DISABLE := 1
 
-.PHONY: help install book test lint unit notebooks seeds browser-deps lab execute bench clean
+.PHONY: help install book pdf test lint unit notebooks seeds browser-deps lab execute bench clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (sets up .venv first)"
+	@echo "make pdf      print the whole book to _build/pdf/nnbook.pdf (after make book)"
 	@echo "make test     run the whole test suite: lint, unit, notebooks, book, browser"
 	@echo "make lab      open the chapters in JupyterLab"
 	@echo "make execute  re-execute notebooks in place (NB=path to limit, default chapters)"
@@ -30,13 +31,18 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
+# The whole book as one PDF: a single-page build, printed by Chromium (tools/book_pdf.py).
+# It is also copied into _build/html, where the title page links to it.
+pdf: book browser-deps
+	$(BIN)/python tools/book_pdf.py --build
+
 # Chromium from the distribution, for the real-browser test (needs root or sudo).
 browser-deps:
 	@bash tools/install_chromium.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check chapters
+	$(BIN)/ruff format --check nnbook tests tools benchmarks conftest.py chapters
 
 # Two passes over the notebooks, compared strictly: under this CPU's kernels, with the
 # unit tests; then under the baseline profile (no vector units), so that the stored

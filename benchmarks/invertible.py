@@ -40,7 +40,9 @@ def _torch(block, x):
     return torch.linalg.slogdet(jac)[1]
 
 
-register(Benchmark("i-ResNet block exact 2-D log-det, B=256, 2-64-64-2", _ours, _torch, _block_inputs))
+register(
+    Benchmark("i-ResNet block exact 2-D log-det, B=256, 2-64-64-2", _ours, _torch, _block_inputs)
+)
 
 
 def _hard_linear_block(dim=32, lipschitz=0.9, seed=0):
@@ -67,8 +69,12 @@ def estimator_costs(target_rmse=0.1, n_draws=3000, max_terms=40, seed=0):
     # One pass of max_terms VJPs per probe gives every truncation at once.
     partial = torch.zeros(n_draws, max_terms, dtype=torch.float64)
     for i in range(n_draws):
-        terms = logdet.trace_terms(g, x, torch.randn(x.shape, generator=gen, dtype=torch.float64), max_terms)
-        partial[i] = torch.cumsum(torch.stack([(-1) ** (k + 1) / k * t[0] for k, t in enumerate(terms, 1)]), 0)
+        terms = logdet.trace_terms(
+            g, x, torch.randn(x.shape, generator=gen, dtype=torch.float64), max_terms
+        )
+        partial[i] = torch.cumsum(
+            torch.stack([(-1) ** (k + 1) / k * t[0] for k, t in enumerate(terms, 1)]), 0
+        )
     best = None
     for n in range(1, max_terms + 1):
         bias2, var = _moments(partial[:, n - 1].tolist(), exact)
@@ -91,18 +97,26 @@ def estimator_costs(target_rmse=0.1, n_draws=3000, max_terms=40, seed=0):
 def report():
     torch.set_num_threads(1)
     rows, exact = estimator_costs()
-    print(f"log det(I + A), d = 32, eigenvalues of A spread over [-0.9, 0.9]: exact {exact:.3f} nats")
+    print(
+        f"log det(I + A), d = 32, eigenvalues of A spread over [-0.9, 0.9]: exact {exact:.3f} nats"
+    )
     print("VJPs per sample for a root-mean-square error of 0.1 nats (moments from 3,000 draws;")
-    print("the roulette's variance is infinite for p >= 0.19 here, so its first rows are unreliable):")
+    print(
+        "the roulette's variance is infinite for p >= 0.19 here, so its first rows are unreliable):"
+    )
     for name, row in rows.items():
         print(f"  {name:16s} {row['terms']:5.1f} terms x {row['probes']:4d} probes = {row['vjps']:7.0f} VJPs"
               f"   (mean - exact {row['bias']:.3f})")  # fmt: skip
     start = time.perf_counter()
     result = toy.run_toy("8gaussians")
     total = time.perf_counter() - start
-    print(f"8 Gaussians, 1,000 steps of 256 points, one thread ({total:.0f} s in all, with scoring):")
+    print(
+        f"8 Gaussians, 1,000 steps of 256 points, one thread ({total:.0f} s in all, with scoring):"
+    )
     for label in result.flows:
-        print(f"  {label:9s} trained in {result.seconds[label]:5.1f} s, {result.gap[label]:.3f} nats above the entropy")
+        print(
+            f"  {label:9s} trained in {result.seconds[label]:5.1f} s, {result.gap[label]:.3f} nats above the entropy"
+        )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ def _inputs(scale):
 
 
 def _ours(x, module):
-    weights = [getattr(module, f"{n}_l0").detach() for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    weights = [
+        getattr(module, f"{n}_l0").detach()
+        for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    ]
     out, _, cache = recurrent.lstm_forward(x, None, None, *weights)
     dx, *_ = recurrent.lstm_backward(torch.ones_like(out), None, None, cache)
     return out, dx

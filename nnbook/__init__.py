@@ -61,7 +61,9 @@ def device() -> torch.device:
     if not name:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     kind, colon, index = name.partition(":")
-    if kind not in DEVICES or (colon and not (kind == "cuda" and index.isdigit())):
+    if kind not in DEVICES or (
+        colon and not (kind == "cuda" and index.isdigit())
+    ):
         raise ValueError(
             f"NNBOOK_DEVICE must be one of {', '.join(DEVICES)} or cuda:N, got {name!r}"
         )
@@ -71,7 +73,9 @@ def device() -> torch.device:
         "mps": torch.backends.mps.is_available(),
     }[kind]
     if not available:
-        raise RuntimeError(f"NNBOOK_DEVICE={name!r}, but torch finds no {kind} device here")
+        raise RuntimeError(
+            f"NNBOOK_DEVICE={name!r}, but torch finds no {kind} device here"
+        )
     if index and int(index) >= torch.cuda.device_count():
         raise RuntimeError(
             f"NNBOOK_DEVICE={name!r}, but torch sees {torch.cuda.device_count()} CUDA device(s)"
@@ -97,7 +101,9 @@ def _seed_shift() -> int:
     if not text:
         return 0
     if not text.isdigit():
-        raise ValueError(f"NNBOOK_SEED must be a non-negative integer, got {text!r}")
+        raise ValueError(
+            f"NNBOOK_SEED must be a non-negative integer, got {text!r}"
+        )
     return int(text)
 
 
@@ -170,7 +176,9 @@ def setup(seed: int = 0) -> torch.device:
     _check_seed("seed", seed)
     if seed >= SEED_STRIDE:
         raise ValueError(f"seed must be < {SEED_STRIDE}, got {seed}")
-    seed = SEED_STRIDE * _seed_shift() + seed  # nnbook.seed(seed), which this name hides
+    seed = (
+        SEED_STRIDE * _seed_shift() + seed
+    )  # nnbook.seed(seed), which this name hides
     # cuBLAS needs this before its first call to be deterministic.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(seed)
@@ -221,9 +229,12 @@ def _configure_matplotlib() -> None:
     shell = get_ipython()
     if shell is None or "IPKernelApp" not in shell.config:
         return
-    shell.InteractiveTB.set_mode(mode="Minimal")  # %xmode Minimal, without its message
+    shell.InteractiveTB.set_mode(
+        mode="Minimal"
+    )  # %xmode Minimal, without its message
     shell.run_line_magic("matplotlib", "inline")
-    shell.run_line_magic("config", "InlineBackend.figure_formats = ['png']")
+    # Retina: a PNG at twice the resolution, shown at its 1x size, sharp on dense screens.
+    shell.run_line_magic("config", "InlineBackend.figure_formats = ['retina']")
     shell.run_line_magic(
         "config",
         "InlineBackend.print_figure_kwargs = "

@@ -28,7 +28,9 @@ def forward_only(forward):
         f"Takes the same arguments; use it where no backward pass follows."
     )
     output_only.__signature__ = inspect.signature(forward)
-    del output_only.__wrapped__  # so the docs and nnbook.show see this function itself
+    del (
+        output_only.__wrapped__
+    )  # so the docs and nnbook.show see this function itself
     return output_only
 
 
@@ -56,5 +58,9 @@ def autograd_function(forward, backward, name):
         return grads + (None,) * (ctx.n_args - len(grads))
 
     doc = f"``{forward.__name__}`` and ``{backward.__name__}`` as an autograd function."
-    methods = {"forward": staticmethod(run_forward), "backward": staticmethod(run_backward), "__doc__": doc}
+    methods = {
+        "forward": staticmethod(run_forward),
+        "backward": staticmethod(run_backward),
+        "__doc__": doc,
+    }
     return type(name, (torch.autograd.Function,), methods)

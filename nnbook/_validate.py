@@ -36,14 +36,20 @@ def tensor(name, x, *, shape=None, dims=None, floating=True):
         Require a floating-point dtype.
     """
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(x).__name__}"
+        )
     if floating and not x.is_floating_point():
-        raise TypeError(f"{name} must have a floating-point dtype, got {x.dtype}")
+        raise TypeError(
+            f"{name} must have a floating-point dtype, got {x.dtype}"
+        )
     dims = {} if dims is None else dims
     if floating:
         dtype = dims.setdefault("dtype", x.dtype)
         if x.dtype != dtype:
-            raise TypeError(f"{name} must have dtype {dtype} like the other inputs, got {x.dtype}")
+            raise TypeError(
+                f"{name} must have dtype {dtype} like the other inputs, got {x.dtype}"
+            )
     if shape is None:
         return x
     if x.ndim != len(shape):
@@ -56,7 +62,9 @@ def tensor(name, x, *, shape=None, dims=None, floating=True):
         if isinstance(want, str):
             want = bound.setdefault(want, got)
         if want is not None and want != got:
-            raise ValueError(f"{name} must have shape {_spec(shape, dims)}, got {tuple(x.shape)}")
+            raise ValueError(
+                f"{name} must have shape {_spec(shape, dims)}, got {tuple(x.shape)}"
+            )
     dims.update(bound)
     return x
 
@@ -66,7 +74,16 @@ def optional_tensor(name, x, **kwargs):
     return None if x is None else tensor(name, x, **kwargs)
 
 
-def number(name, x, *, low=None, high=None, low_open=False, high_open=False, integer=False):
+def number(
+    name,
+    x,
+    *,
+    low=None,
+    high=None,
+    low_open=False,
+    high_open=False,
+    integer=False,
+):
     """Check that ``x`` is a real number in a range and return it.
 
     ``low_open`` and ``high_open`` exclude the bounds. NaN is never in range.

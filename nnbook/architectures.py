@@ -68,9 +68,16 @@ def reset_parameters(model, *, generator):
         ``model`` itself.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
-        raise TypeError(f"generator must be a CPU torch.Generator, got {generator!r}")
+        raise TypeError(
+            f"model must be a torch.nn.Module, got {type(model).__name__}"
+        )
+    if (
+        not isinstance(generator, torch.Generator)
+        or generator.device.type != "cpu"
+    ):
+        raise TypeError(
+            f"generator must be a CPU torch.Generator, got {generator!r}"
+        )
     with torch.no_grad():
         for layer in model.modules():
             if not isinstance(layer, (nn.Conv2d, nn.Linear)):
@@ -115,9 +122,18 @@ class LeNet5(nn.Module):
     maps), trainable subsampling and RBF output.
     """
 
-    def __init__(self, num_classes=10, in_channels=1, padding=2, batch_norm=False, handwritten=False):
+    def __init__(
+        self,
+        num_classes=10,
+        in_channels=1,
+        padding=2,
+        batch_norm=False,
+        handwritten=False,
+    ):
         super().__init__()
-        from nnbook import modules  # imported here: nnbook.modules builds on nnbook.conv
+        from nnbook import (
+            modules,
+        )  # imported here: nnbook.modules builds on nnbook.conv
 
         layer = modules if handwritten else nn
 
@@ -125,15 +141,23 @@ class LeNet5(nn.Module):
             return layer.BatchNorm2d(n) if batch_norm else nn.Identity()
 
         self.features = nn.Sequential(
-            layer.Conv2d(in_channels, 6, 5, padding=padding), norm(6), nn.ReLU(), layer.MaxPool2d(2),
-            layer.Conv2d(6, 16, 5), norm(16), nn.ReLU(), layer.MaxPool2d(2),
-        )  # fmt: skip
+            layer.Conv2d(in_channels, 6, 5, padding=padding),
+            norm(6),
+            nn.ReLU(),
+            layer.MaxPool2d(2),
+            layer.Conv2d(6, 16, 5),
+            norm(16),
+            nn.ReLU(),
+            layer.MaxPool2d(2),
+        )
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            layer.Linear(16 * 5 * 5, 120), nn.ReLU(),
-            layer.Linear(120, 84), nn.ReLU(),
+            layer.Linear(16 * 5 * 5, 120),
+            nn.ReLU(),
+            layer.Linear(120, 84),
+            nn.ReLU(),
             layer.Linear(84, num_classes),
-        )  # fmt: skip
+        )
 
     def forward(self, x):
         """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
@@ -146,18 +170,31 @@ class AlexNet(nn.Module):
     def __init__(self, num_classes=1000, dropout=0.5):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 64, 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-            nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-            nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
-        )  # fmt: skip
+            nn.Conv2d(3, 64, 11, stride=4, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(64, 192, 5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(192, 384, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2),
+        )
         self.avgpool = nn.AdaptiveAvgPool2d(6)
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Dropout(dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
             nn.Linear(4096, num_classes),
-        )  # fmt: skip
+        )
 
     def forward(self, x):
         """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
@@ -167,7 +204,26 @@ class AlexNet(nn.Module):
 #: VGG configurations (Simonyan & Zisserman, 2014): filters per 3x3 convolution, "M" = 2x2 max pool.
 VGG_CONFIGS = {
     11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    16: [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+    ],
     19: [
         64,
         64,
@@ -200,21 +256,31 @@ class VGG(nn.Module):
     def __init__(self, depth=16, num_classes=1000, dropout=0.5):
         super().__init__()
         if depth not in VGG_CONFIGS:
-            raise ValueError(f"depth must be one of {sorted(VGG_CONFIGS)}, got {depth!r}")
+            raise ValueError(
+                f"depth must be one of {sorted(VGG_CONFIGS)}, got {depth!r}"
+            )
         layers, channels = [], 3
         for item in VGG_CONFIGS[depth]:
             if item == "M":
                 layers.append(nn.MaxPool2d(2, 2))
             else:
-                layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(inplace=True)]
+                layers += [
+                    nn.Conv2d(channels, item, 3, padding=1),
+                    nn.ReLU(inplace=True),
+                ]
                 channels = item
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(7)
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(512 * 7 * 7, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Flatten(),
+            nn.Linear(512 * 7 * 7, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
             nn.Linear(4096, num_classes),
-        )  # fmt: skip
+        )
 
     def forward(self, x):
         """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
@@ -239,9 +305,12 @@ def vgg19(**kwargs):
 def _conv_bn(c_in, c_out, kernel, stride=1, padding=0, eps=1e-5):
     """Convolution without bias (the batch norm after it has a shift), batch norm, ReLU."""
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
-        nn.BatchNorm2d(c_out, eps=eps), nn.ReLU(inplace=True),
-    )  # fmt: skip
+        nn.Conv2d(
+            c_in, c_out, kernel, stride=stride, padding=padding, bias=False
+        ),
+        nn.BatchNorm2d(c_out, eps=eps),
+        nn.ReLU(inplace=True),
+    )
 
 
 class Inception(nn.Module):
@@ -255,12 +324,21 @@ class Inception(nn.Module):
     def __init__(self, c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
         super().__init__()
         conv = lambda *a, **k: _conv_bn(*a, eps=0.001, **k)  # noqa: E731
-        self.branches = nn.ModuleList([
-            conv(c_in, c1, 1),
-            nn.Sequential(conv(c_in, c3_reduce, 1), conv(c3_reduce, c3, 3, padding=1)),
-            nn.Sequential(conv(c_in, c5_reduce, 1), conv(c5_reduce, c5, 3, padding=1)),
-            nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True), conv(c_in, pool_proj, 1)),
-        ])  # fmt: skip
+        self.branches = nn.ModuleList(
+            [
+                conv(c_in, c1, 1),
+                nn.Sequential(
+                    conv(c_in, c3_reduce, 1), conv(c3_reduce, c3, 3, padding=1)
+                ),
+                nn.Sequential(
+                    conv(c_in, c5_reduce, 1), conv(c5_reduce, c5, 3, padding=1)
+                ),
+                nn.Sequential(
+                    nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
+                    conv(c_in, pool_proj, 1),
+                ),
+            ]
+        )
 
     def forward(self, x):
         """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
@@ -275,18 +353,30 @@ class GoogLeNet(nn.Module):
         conv = lambda *a, **k: _conv_bn(*a, eps=0.001, **k)  # noqa: E731
         pool = lambda: nn.MaxPool2d(3, stride=2, ceil_mode=True)  # noqa: E731
         self.stem = nn.Sequential(
-            conv(3, 64, 7, stride=2, padding=3), pool(),
-            conv(64, 64, 1), conv(64, 192, 3, padding=1), pool(),
-        )  # fmt: skip
+            conv(3, 64, 7, stride=2, padding=3),
+            pool(),
+            conv(64, 64, 1),
+            conv(64, 192, 3, padding=1),
+            pool(),
+        )
         self.inceptions = nn.Sequential(
-            Inception(192, 64, 96, 128, 16, 32, 32), Inception(256, 128, 128, 192, 32, 96, 64), pool(),
-            Inception(480, 192, 96, 208, 16, 48, 64), Inception(512, 160, 112, 224, 24, 64, 64),
-            Inception(512, 128, 128, 256, 24, 64, 64), Inception(512, 112, 144, 288, 32, 64, 64),
-            Inception(528, 256, 160, 320, 32, 128, 128), nn.MaxPool2d(2, stride=2, ceil_mode=True),
-            Inception(832, 256, 160, 320, 32, 128, 128), Inception(832, 384, 192, 384, 48, 128, 128),
-        )  # fmt: skip
+            Inception(192, 64, 96, 128, 16, 32, 32),
+            Inception(256, 128, 128, 192, 32, 96, 64),
+            pool(),
+            Inception(480, 192, 96, 208, 16, 48, 64),
+            Inception(512, 160, 112, 224, 24, 64, 64),
+            Inception(512, 128, 128, 256, 24, 64, 64),
+            Inception(512, 112, 144, 288, 32, 64, 64),
+            Inception(528, 256, 160, 320, 32, 128, 128),
+            nn.MaxPool2d(2, stride=2, ceil_mode=True),
+            Inception(832, 256, 160, 320, 32, 128, 128),
+            Inception(832, 384, 192, 384, 48, 128, 128),
+        )
         self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(1024, num_classes)
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(1024, num_classes),
         )
 
     def forward(self, x):
@@ -305,9 +395,12 @@ class BasicBlock(nn.Module):
     def __init__(self, c_in, width, stride=1):
         super().__init__()
         self.residual = nn.Sequential(
-            nn.Conv2d(c_in, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-        )  # fmt: skip
+            nn.Conv2d(c_in, width, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(width),
+        )
         self.shortcut = _shortcut(c_in, width, stride)
 
     def forward(self, x):
@@ -327,10 +420,15 @@ class Bottleneck(nn.Module):
         super().__init__()
         c_out = width * self.expansion
         self.residual = nn.Sequential(
-            nn.Conv2d(c_in, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            nn.Conv2d(width, c_out, 1, bias=False), nn.BatchNorm2d(c_out),
-        )  # fmt: skip
+            nn.Conv2d(c_in, width, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
         self.shortcut = _shortcut(c_in, c_out, stride)
 
     def forward(self, x):
@@ -342,7 +440,9 @@ def _shortcut(c_in, c_out, stride):
     """Identity when shapes agree, else a strided 1x1 convolution with batch norm (projection)."""
     if stride == 1 and c_in == c_out:
         return nn.Identity()
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+    )
 
 
 class ResNet(nn.Module):
@@ -351,14 +451,18 @@ class ResNet(nn.Module):
     def __init__(self, block, blocks_per_stage, num_classes=1000):
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
+            nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1),
-        )  # fmt: skip
+        )
         stages, c_in = [], 64
         for i, n in enumerate(blocks_per_stage):
             width = 64 * 2**i
             for j in range(n):
-                stages.append(block(c_in, width, stride=2 if j == 0 and i > 0 else 1))
+                stages.append(
+                    block(c_in, width, stride=2 if j == 0 and i > 0 else 1)
+                )
                 c_in = width * block.expansion
         self.stages = nn.Sequential(*stages)
         self.head = nn.Sequential(

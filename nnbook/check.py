@@ -15,7 +15,8 @@ through the reference first. Where the reference returns a value, the reader's
 function must return the same value (same shape, dtype and numbers, to a tolerance).
 Where the reference rejects the input with ``ValueError`` or ``TypeError``, the reader's
 function must reject it too. The report names the first failing case: its inputs, the
-expected and actual results, and the equation it concerns.
+expected and actual results, and the equation it concerns, by the number the book prints
+beside it ("see equation (1.1)"), never by its label.
 """
 
 from __future__ import annotations
@@ -25,13 +26,23 @@ import importlib
 import inspect
 import math
 import pkgutil
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-__all__ = ["Case", "CheckReport", "Exercise", "check", "list_exercises", "register"]
+from nnbook.equations import number as equation_number
+
+__all__ = [
+    "Case",
+    "CheckReport",
+    "Exercise",
+    "check",
+    "list_exercises",
+    "register",
+]
 
 #: The seed every check draws its random cases from, so reports are reproducible.
 CASE_SEED = 1234
@@ -72,7 +83,8 @@ class Exercise:
         ``cases(rng)`` returns a list of :class:`Case`; ``rng`` is a seeded
         :class:`torch.Generator`.
     equation : str, optional
-        The label of the equation the exercise implements.
+        The label of the equation the exercise implements, such as ``"eq-fnn-elu"``. A
+        failed check cites it by the number the book prints: "see equation (1.6)".
     rtol, atol : float
         Tolerances for comparing floating-point results.
     """
@@ -84,6 +96,13 @@ class Exercise:
     equation: str | None = None
     rtol: float = 1e-6
     atol: float = 1e-8
+
+    def __post_init__(self):
+        if self.equation is not None and not isinstance(self.equation, str):
+            raise TypeError(
+                f"equation must be an equation label (str) or None, "
+                f"got {type(self.equation).__name__}"
+            )
 
 
 @dataclass(frozen=True)
@@ -104,12 +123,52 @@ class CheckReport:
         name = self.exercise.name
         if self.passed:
             return f"PASS {name}: all {self.n_cases} cases agree with the reference."
-        where = f" (equation {self.exercise.equation})" if self.exercise.equation else ""
-        head = (
-            f"FAIL {name}: {self.n_passed} of {self.n_cases} cases passed{where}.\n"
-            f"  Task: {self.exercise.statement}\n"
+        where = (
+            f"; see {_cite(self.exercise.equation)}"
+            if self.exercise.equation
+            else ""
         )
-        return head + self.failure
+        head = f"FAIL {name}: {self.n_passed} of {self.n_cases} cases passed{where}.\n"
+        task = textwrap.fill(
+            self.exercise.statement,
+            width=80,
+            initial_indent="  Task: ",
+            subsequent_indent="        ",
+            break_on_hyphens=False,
+        )
+        return "\n".join(
+            _wrap(line) for line in f"{head}{task}\n{self.failure}".split("\n")
+        )
+
+
+#: The width of a report line: the book and a terminal show 80 columns.
+WIDTH = 80
+
+
+def _wrap(line: str) -> str:
+    """``line`` broken at spaces to fit :data:`WIDTH`, continued one level deeper."""
+    if len(line) <= WIDTH:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return textwrap.fill(
+        line,
+        WIDTH,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _cite(label: str) -> str:
+    """``"equation (1.6)"``: the equation labelled ``label``, as the book numbers it.
+
+    A label the book does not number (an exercise made outside the book) is cited as it
+    is; the tests make sure that no registered exercise is cited that way.
+    """
+    try:
+        return f"equation {equation_number(label)}"
+    except ValueError:
+        return f"equation {label}"
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -118,9 +177,13 @@ _REGISTRY: dict[str, Exercise] = {}
 def register(exercise: Exercise) -> Exercise:
     """Add an exercise to the registry, so :func:`check` can find it by name."""
     if not isinstance(exercise, Exercise):
-        raise TypeError(f"exercise must be an Exercise, got {type(exercise).__name__}")
+        raise TypeError(
+            f"exercise must be an Exercise, got {type(exercise).__name__}"
+        )
     if exercise.name in _REGISTRY and _REGISTRY[exercise.name] is not exercise:
-        raise ValueError(f"an exercise named {exercise.name!r} is already registered")
+        raise ValueError(
+            f"an exercise named {exercise.name!r} is already registered"
+        )
     _REGISTRY[exercise.name] = exercise
     return exercise
 
@@ -171,7 +234,9 @@ def _resolve(exercise) -> Exercise:
     if isinstance(exercise, Exercise):
         return exercise
     if not isinstance(exercise, str):
-        raise TypeError(f"exercise must be a name or an Exercise, got {type(exercise).__name__}")
+        raise TypeError(
+            f"exercise must be a name or an Exercise, got {type(exercise).__name__}"
+        )
     _load_all()
     if exercise not in _REGISTRY:
         raise ValueError(
@@ -191,14 +256,18 @@ def _load_all() -> None:
 def _run_case(exercise: Exercise, fn, case: Case) -> str | None:
     """Return None when ``fn`` agrees with the reference on ``case``, else an explanation."""
     try:
-        expected = exercise.reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        expected = exercise.reference(
+            *copy.deepcopy(case.args), **copy.deepcopy(case.kwargs)
+        )
         rejected = None
     except (ValueError, TypeError) as err:
         expected, rejected = None, err
     inputs = _describe_inputs(exercise.reference, case)
     try:
         actual = fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-    except Exception as err:  # a reader's bug is a result to report, never a crash
+    except (
+        Exception
+    ) as err:  # a reader's bug is a result to report, never a crash
         if rejected is not None and isinstance(err, type(rejected)):
             return None
         want = (
@@ -249,13 +318,18 @@ def _compare(expected, actual, rtol, atol) -> str | None:
         if math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol):
             return None
         return f"expected {expected:.6g}, got {actual:.6g}"
-    return None if actual == expected else f"expected {expected!r}, got {actual!r}"
+    return (
+        None if actual == expected else f"expected {expected!r}, got {actual!r}"
+    )
 
 
 def _describe_inputs(reference, case: Case) -> str:
     try:
         names = list(inspect.signature(reference).parameters)
-    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+    except (
+        TypeError,
+        ValueError,
+    ):  # pragma: no cover - builtins without a signature
         names = []
     lines = ["  Inputs:"]
     for i, arg in enumerate(case.args):
@@ -270,10 +344,16 @@ def _format(x, indent: int = 4) -> str:
     """A deterministic, compact rendering of a value (tensors with 4 decimals)."""
     if isinstance(x, torch.Tensor):
         body = np.array2string(
-            x.detach().cpu().numpy(), precision=4, suppress_small=True, separator=", "
+            x.detach().cpu().numpy(),
+            precision=4,
+            suppress_small=True,
+            separator=", ",
         )
         pad = "\n" + " " * indent
-        return f"tensor of shape {tuple(x.shape)}, {x.dtype}:{pad}" + body.replace("\n", pad)
+        return (
+            f"tensor of shape {tuple(x.shape)}, {x.dtype}:{pad}"
+            + body.replace("\n", pad)
+        )
     if isinstance(x, tuple | list):
         return "(" + ", ".join(_format(e, indent) for e in x) + ")"
     return repr(x)

@@ -29,7 +29,9 @@ def save(model, path):
         The file name; a ``pathlib.Path`` works too.
     """
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a torch.nn.Module, got {type(model).__name__}"
+        )
     torch.save(model.state_dict(), path)
     return path
 
@@ -56,7 +58,9 @@ def load(model, path, *, map_location="cpu"):
         and what was wrong.
     """
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a torch.nn.Module, got {type(model).__name__}"
+        )
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}")
     try:
@@ -68,7 +72,9 @@ def load(model, path, *, map_location="cpu"):
             f"corrupted, or not written by torch.save ({type(err).__name__}: {_first_line(err)})"
         ) from err
     if not isinstance(state, dict):
-        raise CheckpointError(f"{os.fspath(path)!r} holds a {type(state).__name__}, not a state_dict")
+        raise CheckpointError(
+            f"{os.fspath(path)!r} holds a {type(state).__name__}, not a state_dict"
+        )
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
@@ -80,4 +86,4 @@ def load(model, path, *, map_location="cpu"):
 
 def _first_line(err, skip=0):
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return " ".join(lines[skip:skip + 3]) if lines else type(err).__name__
+    return " ".join(lines[skip : skip + 3]) if lines else type(err).__name__

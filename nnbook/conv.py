@@ -16,7 +16,10 @@ import torch.nn.functional as F
 
 from nnbook import _validate as v
 from nnbook._pairs import autograd_function, forward_only
-from nnbook.feedforward.regularization import batch_norm_backward, batch_norm_forward
+from nnbook.feedforward.regularization import (
+    batch_norm_backward,
+    batch_norm_forward,
+)
 
 __all__ = [
     "BatchNorm2dFunction",
@@ -49,8 +52,12 @@ def output_size(size, kernel, stride=1, padding=0):
 
     Raises ``ValueError`` when the kernel does not fit in the padded input.
     """
-    for name, value, low in (("size", size, 1), ("kernel", kernel, 1), ("stride", stride, 1),
-                             ("padding", padding, 0)):  # fmt: skip
+    for name, value, low in (
+        ("size", size, 1),
+        ("kernel", kernel, 1),
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+    ):
         v.number(name, value, low=low, integer=True)
     if kernel > size + 2 * padding:
         raise ValueError(
@@ -83,7 +90,9 @@ def receptive_field(kernels, strides=None):
     kernels = list(kernels)
     strides = [1] * len(kernels) if strides is None else list(strides)
     if len(strides) != len(kernels):
-        raise ValueError(f"strides must have one entry per kernel ({len(kernels)}), got {len(strides)}")
+        raise ValueError(
+            f"strides must have one entry per kernel ({len(kernels)}), got {len(strides)}"
+        )
     fields, r, jump = [], 1, 1
     for k, s in zip(kernels, strides, strict=True):
         v.number("kernel", k, low=1, integer=True)
@@ -97,7 +106,9 @@ def receptive_field(kernels, strides=None):
 def _pair(name, value, low):
     pair = tuple(value) if isinstance(value, tuple | list) else (value, value)
     if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        raise ValueError(
+            f"{name} must be an int or a pair of ints, got {value!r}"
+        )
     for x in pair:
         v.number(name, x, low=low, integer=True)
     return pair
@@ -106,7 +117,9 @@ def _pair(name, value, low):
 def _image(name, x):
     x = v.tensor(name, x)
     if x.ndim != 4:
-        raise ValueError(f"{name} must be 4-D (N, C, H, W), got {x.ndim}-D: {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must be 4-D (N, C, H, W), got {x.ndim}-D: {tuple(x.shape)}"
+        )
     return x
 
 
@@ -153,7 +166,9 @@ def im2col(x, kernel, stride=1, padding=0, pad_value=0.0):
     cols = x.new_empty(N, C, kh, kw, H_out, W_out)
     for i in range(kh):
         for j in range(kw):
-            cols[:, :, i, j] = xp[:, :, i : i + sh * H_out : sh, j : j + sw * W_out : sw]
+            cols[:, :, i, j] = xp[
+                :, :, i : i + sh * H_out : sh, j : j + sw * W_out : sw
+            ]
     return cols.reshape(N, C * kh * kw, H_out * W_out)
 
 
@@ -185,7 +200,9 @@ def col2im(cols, x_shape, kernel, stride=1, padding=0):
     xp = cols.new_zeros(N, C, H + 2 * ph, W + 2 * pw)
     for i in range(kh):
         for j in range(kw):
-            xp[:, :, i : i + sh * H_out : sh, j : j + sw * W_out : sw] += cols[:, :, i, j]
+            xp[:, :, i : i + sh * H_out : sh, j : j + sw * W_out : sw] += cols[
+                :, :, i, j
+            ]
     return xp[:, :, ph : ph + H, pw : pw + W]
 
 
@@ -275,7 +292,9 @@ def conv2d_naive(x, w, b=None, stride=1, padding=0):
     out = x.new_zeros(x.shape[0], w.shape[0], H_out, W_out)
     for y in range(H_out):
         for z in range(W_out):
-            field = xp[:, :, y * sh : y * sh + kh, z * sw : z * sw + kw]  # (N, C_in, kh, kw)
+            field = xp[
+                :, :, y * sh : y * sh + kh, z * sw : z * sw + kw
+            ]  # (N, C_in, kh, kw)
             out[:, :, y, z] = torch.einsum("ncij,ocij->no", field, w)
     return out if b is None else out + b[:, None, None]
 
@@ -286,7 +305,9 @@ def _pool_input(x, kernel, stride, padding):
     stride = kernel if stride is None else _pair("stride", stride, 1)
     padding = _pair("padding", padding, 0)
     if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
-        raise ValueError(f"padding {padding} must be at most half the kernel {kernel}")
+        raise ValueError(
+            f"padding {padding} must be at most half the kernel {kernel}"
+        )
     return x, kernel, stride, padding
 
 
@@ -311,9 +332,19 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     x, kernel, stride, padding = _pool_input(x, kernel, stride, padding)
     N, C, H, W = x.shape
     H_out, W_out = _geometry(x.shape, kernel, stride, padding)
-    cols = im2col(x.reshape(N * C, 1, H, W), kernel, stride, padding, pad_value=-torch.inf)
-    out, argmax = cols.max(dim=1)  # (N*C, L): the first maximum of each field wins, as in torch
-    return out.reshape(N, C, H_out, W_out), (argmax, tuple(x.shape), kernel, stride, padding)
+    cols = im2col(
+        x.reshape(N * C, 1, H, W), kernel, stride, padding, pad_value=-torch.inf
+    )
+    out, argmax = cols.max(
+        dim=1
+    )  # (N*C, L): the first maximum of each field wins, as in torch
+    return out.reshape(N, C, H_out, W_out), (
+        argmax,
+        tuple(x.shape),
+        kernel,
+        stride,
+        padding,
+    )
 
 
 def max_pool2d_backward(dout, cache):
@@ -322,7 +353,9 @@ def max_pool2d_backward(dout, cache):
     k = kernel[0] * kernel[1]
     winners = F.one_hot(argmax, k).transpose(1, 2).to(dout.dtype)  # (N*C, k, L)
     dcols = winners * dout.reshape(N * C, 1, -1)
-    return col2im(dcols, (N * C, 1, H, W), kernel, stride, padding).reshape(N, C, H, W)
+    return col2im(dcols, (N * C, 1, H, W), kernel, stride, padding).reshape(
+        N, C, H, W
+    )
 
 
 def avg_pool2d_forward(x, kernel, stride=None, padding=0):
@@ -335,19 +368,37 @@ def avg_pool2d_forward(x, kernel, stride=None, padding=0):
     H_out, W_out = _geometry(x.shape, kernel, stride, padding)
     cols = im2col(x.reshape(N * C, 1, H, W), kernel, stride, padding)
     out = cols.mean(dim=1)
-    return out.reshape(N, C, H_out, W_out), (tuple(x.shape), kernel, stride, padding)
+    return out.reshape(N, C, H_out, W_out), (
+        tuple(x.shape),
+        kernel,
+        stride,
+        padding,
+    )
 
 
 def avg_pool2d_backward(dout, cache):
     """Gradient of :func:`avg_pool2d_forward`: each output's gradient, shared equally by its field."""
     (N, C, H, W), kernel, stride, padding = cache
     k = kernel[0] * kernel[1]
-    dcols = (dout.reshape(N * C, 1, -1) / k).expand(N * C, k, dout[0, 0].numel())
-    return col2im(dcols, (N * C, 1, H, W), kernel, stride, padding).reshape(N, C, H, W)
+    dcols = (dout.reshape(N * C, 1, -1) / k).expand(
+        N * C, k, dout[0, 0].numel()
+    )
+    return col2im(dcols, (N * C, 1, H, W), kernel, stride, padding).reshape(
+        N, C, H, W
+    )
 
 
-def batch_norm2d_forward(x, gamma, beta, running_mean=None, running_var=None, *, training=True,
-                         momentum=0.1, eps=1e-5):  # fmt: skip
+def batch_norm2d_forward(
+    x,
+    gamma,
+    beta,
+    running_mean=None,
+    running_var=None,
+    *,
+    training=True,
+    momentum=0.1,
+    eps=1e-5,
+):
     """Batch normalization of feature maps: one mean and variance per channel, over (N, H, W).
 
     Implements :eq:`eq-cnn-batch-norm`.
@@ -356,8 +407,16 @@ def batch_norm2d_forward(x, gamma, beta, running_mean=None, running_var=None, *,
     already normalizes over every dimension but 1; this function only insists on 4-D input.
     """
     _image("x", x)
-    return batch_norm_forward(x, gamma, beta, running_mean, running_var, training=training,
-                              momentum=momentum, eps=eps)  # fmt: skip
+    return batch_norm_forward(
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )
 
 
 def batch_norm2d_backward(dout, cache):
@@ -366,19 +425,35 @@ def batch_norm2d_backward(dout, cache):
 
 
 #: The hand-written convolution as an autograd function: ``Conv2dFunction.apply(x, w, b, stride, padding)``.
-Conv2dFunction = autograd_function(conv2d_forward, conv2d_backward, "Conv2dFunction")
+Conv2dFunction = autograd_function(
+    conv2d_forward, conv2d_backward, "Conv2dFunction"
+)
 #: Max pooling as an autograd function: ``MaxPool2dFunction.apply(x, kernel, stride, padding)``.
-MaxPool2dFunction = autograd_function(max_pool2d_forward, max_pool2d_backward, "MaxPool2dFunction")
+MaxPool2dFunction = autograd_function(
+    max_pool2d_forward, max_pool2d_backward, "MaxPool2dFunction"
+)
 
 
-def _batch_norm2d_positional(x, gamma, beta, running_mean, running_var, training, momentum, eps):
-    return batch_norm2d_forward(x, gamma, beta, running_mean, running_var, training=training,
-                                momentum=momentum, eps=eps)  # fmt: skip
+def _batch_norm2d_positional(
+    x, gamma, beta, running_mean, running_var, training, momentum, eps
+):
+    return batch_norm2d_forward(
+        x,
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )
 
 
 #: Batch normalization of feature maps as an autograd function:
 #: ``BatchNorm2dFunction.apply(x, gamma, beta, running_mean, running_var, training, momentum, eps)``.
-BatchNorm2dFunction = autograd_function(_batch_norm2d_positional, batch_norm2d_backward, "BatchNorm2dFunction")
+BatchNorm2dFunction = autograd_function(
+    _batch_norm2d_positional, batch_norm2d_backward, "BatchNorm2dFunction"
+)
 
 
 conv2d = forward_only(conv2d_forward)

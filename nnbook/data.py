@@ -70,7 +70,11 @@ def mnist5k(*, test_size=0.2, seed=0, dtype=torch.float32) -> Split:
 
 def _split(X, y, test_size, seed, dtype) -> Split:
     X_train, X_test, y_train, y_test = train_test_split(
-        np.asarray(X), np.asarray(y), test_size=test_size, random_state=seed, stratify=y
+        np.asarray(X),
+        np.asarray(y),
+        test_size=test_size,
+        random_state=seed,
+        stratify=y,
     )
     return Split(
         torch.as_tensor(X_train, dtype=dtype),
@@ -102,9 +106,18 @@ def weight_and_foot(n_per_class=200, *, seed=0):
     g = torch.Generator().manual_seed(seed)
     parts = []
     for mean, sd in (((62.0, 24.0), (9.0, 1.1)), ((78.0, 26.5), (11.0, 1.3))):
-        cov = torch.tensor([[sd[0] ** 2, 0.5 * sd[0] * sd[1]], [0.5 * sd[0] * sd[1], sd[1] ** 2]], dtype=torch.float64)
+        cov = torch.tensor(
+            [
+                [sd[0] ** 2, 0.5 * sd[0] * sd[1]],
+                [0.5 * sd[0] * sd[1], sd[1] ** 2],
+            ],
+            dtype=torch.float64,
+        )
         z = torch.randn(n_per_class, 2, generator=g, dtype=torch.float64)
-        parts.append(torch.tensor(mean, dtype=torch.float64) + z @ torch.linalg.cholesky(cov).T)
+        parts.append(
+            torch.tensor(mean, dtype=torch.float64)
+            + z @ torch.linalg.cholesky(cov).T
+        )
     return torch.cat(parts), torch.arange(2).repeat_interleave(n_per_class)
 
 
@@ -130,7 +143,13 @@ def sunspots(dtype=torch.float64):
     """Yearly mean sunspot numbers, 1700 to 2008 (309 values), from statsmodels."""
     import statsmodels.api as sm
 
-    return torch.as_tensor(sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy().copy(), dtype=dtype)
+    return torch.as_tensor(
+        sm.datasets.sunspots.load_pandas()
+        .data["SUNACTIVITY"]
+        .to_numpy()
+        .copy(),
+        dtype=dtype,
+    )
 
 
 def co2(dtype=torch.float64):
@@ -142,7 +161,9 @@ def co2(dtype=torch.float64):
     import statsmodels.api as sm
 
     weekly = sm.datasets.co2.load_pandas().data["co2"]
-    return torch.as_tensor(weekly.resample("MS").mean().ffill().to_numpy().copy(), dtype=dtype)
+    return torch.as_tensor(
+        weekly.resample("MS").mean().ffill().to_numpy().copy(), dtype=dtype
+    )
 
 
 def windows(series, length):
@@ -160,9 +181,17 @@ def windows(series, length):
     y : Tensor of shape (n - length,)
     """
     if not isinstance(series, torch.Tensor) or series.ndim != 1:
-        got = tuple(series.shape) if isinstance(series, torch.Tensor) else type(series).__name__
+        got = (
+            tuple(series.shape)
+            if isinstance(series, torch.Tensor)
+            else type(series).__name__
+        )
         raise ValueError(f"series must be a 1-D tensor, got {got}")
-    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length < len(series):
+    if (
+        isinstance(length, bool)
+        or not isinstance(length, int)
+        or not 1 <= length < len(series)
+    ):
         raise ValueError(
             f"length must be an int in [1, {len(series) - 1}] for a series of {len(series)} values, got {length!r}"
         )
@@ -186,7 +215,9 @@ class SequenceTask(NamedTuple):
 
     def one_hot(self, dtype=torch.float32):
         """The inputs as one-hot vectors, shape (N, T, len(vocabulary))."""
-        return torch.nn.functional.one_hot(self.inputs, len(self.vocabulary)).to(dtype)
+        return torch.nn.functional.one_hot(
+            self.inputs, len(self.vocabulary)
+        ).to(dtype)
 
     def decode(self, indices):
         """The string spelled by a 1-D sequence of indices."""
@@ -203,14 +234,20 @@ def _task(strings, vocabulary, scored):
     for n, s in enumerate(strings):
         ids = torch.tensor([vocabulary.index(ch) for ch in s])
         inputs[n, : len(s) - 1], targets[n, : len(s) - 1] = ids[:-1], ids[1:]
-        mask[n, : len(s) - 1] = torch.tensor([scored(s, t) for t in range(len(s) - 1)])
+        mask[n, : len(s) - 1] = torch.tensor(
+            [scored(s, t) for t in range(len(s) - 1)]
+        )
     return SequenceTask(inputs, targets, mask, vocabulary)
 
 
 def _positive_ints(name, values):
     values = list(values)
-    if not values or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in values):
-        raise ValueError(f"{name} must be a non-empty list of positive ints, got {values!r}")
+    if not values or any(
+        isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in values
+    ):
+        raise ValueError(
+            f"{name} must be a non-empty list of positive ints, got {values!r}"
+        )
     return values
 
 
@@ -243,7 +280,9 @@ def memory_task(gaps):
         The numbers of ``x``; each gives one sequence starting with ``A`` and one with ``B``.
     """
     gaps = _positive_ints("gaps", gaps)
-    strings = [first + "x" * k + "Y" + first.lower() for first in "AB" for k in gaps]
+    strings = [
+        first + "x" * k + "Y" + first.lower() for first in "AB" for k in gaps
+    ]
     return _task(strings, "ABxYab.", lambda s, t: s[t] == "Y")
 
 
@@ -272,7 +311,11 @@ def _curve(name, t):
     """Points on the noiseless curves, for a parameter t in [0, 1); shape (len(t), 2)."""
     if name == "8gaussians":
         angle = torch.floor(8 * t) * torch.pi / 4
-        return 2 * math.sqrt(2) * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+        return (
+            2
+            * math.sqrt(2)
+            * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+        )
     if name == "moons":  # two interleaved half circles of radius 1
         upper = t < 0.5
         a = torch.where(upper, 2 * t, 2 * t - 1) * torch.pi
@@ -282,7 +325,11 @@ def _curve(name, t):
     first = t < 0.5  # spirals: two arms, the second rotated by pi
     r = torch.sqrt(torch.where(first, 2 * t, 2 * t - 1)) * 3 * torch.pi
     sign = torch.where(first, 1.0, -1.0)
-    return sign[:, None] * torch.stack([r * torch.cos(r), r * torch.sin(r)], dim=1) / 3
+    return (
+        sign[:, None]
+        * torch.stack([r * torch.cos(r), r * torch.sin(r)], dim=1)
+        / 3
+    )
 
 
 def toy2d(name, n, *, generator=None, dtype=torch.float64):
@@ -296,11 +343,16 @@ def toy2d(name, n, *, generator=None, dtype=torch.float64):
     name = _toy2d_name(name)
     if name == "checkerboard":
         x1 = torch.rand(n, generator=generator, dtype=dtype) * 4 - 2
-        x2 = torch.rand(n, generator=generator, dtype=dtype) - torch.randint(0, 2, (n,), generator=generator) * 2
+        x2 = (
+            torch.rand(n, generator=generator, dtype=dtype)
+            - torch.randint(0, 2, (n,), generator=generator) * 2
+        )
         x2 = x2 + (torch.floor(x1) % 2)
         return torch.stack([x1, x2], dim=1)
     t = torch.rand(n, generator=generator, dtype=dtype)
-    return _curve(name, t).to(dtype) + _NOISE[name] * torch.randn(n, 2, generator=generator, dtype=dtype)
+    return _curve(name, t).to(dtype) + _NOISE[name] * torch.randn(
+        n, 2, generator=generator, dtype=dtype
+    )
 
 
 def toy2d_log_density(name, x):
@@ -314,14 +366,20 @@ def toy2d_log_density(name, x):
     """
     name = _toy2d_name(name)
     if name == "checkerboard":
-        inside = (x.abs() <= 2).all(dim=1) & ((torch.floor(x[:, 0]) + torch.floor(x[:, 1])) % 2 == 0)
+        inside = (x.abs() <= 2).all(dim=1) & (
+            (torch.floor(x[:, 0]) + torch.floor(x[:, 1])) % 2 == 0
+        )
         return torch.where(inside, -math.log(8.0), -math.inf).to(x.dtype)
-    t = (torch.arange(8 if name == "8gaussians" else 4000, dtype=x.dtype) + 0.5) / (8 if name == "8gaussians" else 4000)
+    t = (
+        torch.arange(8 if name == "8gaussians" else 4000, dtype=x.dtype) + 0.5
+    ) / (8 if name == "8gaussians" else 4000)
     centres = _curve(name, t).to(x.dtype)
     sd = _NOISE[name]
     log_norm = math.log(len(t)) + math.log(2 * math.pi * sd**2)
     chunks = []
-    for part in x.split(256):  # 256 x 4000 distances at a time, which stay in the cache
+    for part in x.split(
+        256
+    ):  # 256 x 4000 distances at a time, which stay in the cache
         exponent = torch.cdist(part, centres).square().mul_(-1 / (2 * sd**2))
         chunks.append(torch.logsumexp(exponent, dim=1) - log_norm)
     return torch.cat(chunks)

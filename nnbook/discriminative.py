@@ -51,7 +51,9 @@ def logistic_gradient(X, y, w, b, C=math.inf):
 class _Regression(Classifier):
     """Shared settings and the optimization loop of both regressions."""
 
-    def __init__(self, *, C=1.0, solver="newton", lr=0.1, max_iter=100, tol=1e-8):
+    def __init__(
+        self, *, C=1.0, solver="newton", lr=0.1, max_iter=100, tol=1e-8
+    ):
         if solver not in ("newton", "gd"):
             raise ValueError(f"solver must be 'newton' or 'gd', got {solver!r}")
         self.C = v.number("C", C, low=0, low_open=True)
@@ -69,7 +71,9 @@ class _Regression(Classifier):
         """
         X, y, classes = check_Xy(X, y)
         self._setup(classes)
-        Xb = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], dim=1)  # intercept as a last column
+        Xb = torch.cat(
+            [X, torch.ones(len(X), 1, dtype=X.dtype)], dim=1
+        )  # intercept as a last column
         theta = torch.zeros(self._n_outputs * Xb.shape[1], dtype=X.dtype)
         penalty = torch.ones_like(theta).reshape(self._n_outputs, -1)
         penalty[:, -1] = 0  # the intercepts are not penalized
@@ -77,7 +81,9 @@ class _Regression(Classifier):
         self.loss_curve_ = []
         for iteration in range(1, self.max_iter + 1):
             self.n_iter_ = iteration
-            loss, grad, hessian = self._objective(Xb, y, theta, penalty, hessian=self.solver == "newton")
+            loss, grad, hessian = self._objective(
+                Xb, y, theta, penalty, hessian=self.solver == "newton"
+            )
             self.loss_curve_.append(loss.item())
             if grad.abs().max() / len(X) < self.tol:
                 break
@@ -135,16 +141,26 @@ class LogisticRegression(_Regression):
 
     def _setup(self, classes):
         if len(classes) != 2:
-            raise ValueError(f"y must contain exactly 2 classes for LogisticRegression, got {len(classes)}; "
-                             "use SoftmaxRegression")  # fmt: skip
+            raise ValueError(
+                f"y must contain exactly 2 classes for LogisticRegression, got {len(classes)}; "
+                "use SoftmaxRegression"
+            )
         self.classes_ = classes
 
     def _objective(self, Xb, y, theta, penalty, hessian=False):
         z = Xb @ theta
         p = torch.sigmoid(z)
-        loss = torch.nn.functional.softplus(z).sum() - (y * z).sum() + 0.5 * (penalty * theta**2).sum()
+        loss = (
+            torch.nn.functional.softplus(z).sum()
+            - (y * z).sum()
+            + 0.5 * (penalty * theta**2).sum()
+        )
         grad = Xb.T @ (p - y) + penalty * theta  # eq-gd-logistic-gradient
-        H = Xb.T @ (Xb * (p * (1 - p))[:, None]) + torch.diag(penalty) if hessian else None
+        H = (
+            Xb.T @ (Xb * (p * (1 - p))[:, None]) + torch.diag(penalty)
+            if hessian
+            else None
+        )
         return loss, grad, H
 
     def decision_function(self, X):
@@ -153,7 +169,9 @@ class LogisticRegression(_Regression):
 
     def _log_scores(self, X):
         z = X @ self.coef_[0] + self.intercept_[0]
-        return torch.stack([torch.zeros_like(z), z], dim=1)  # softmax of (0, z) is (1 - sigma(z), sigma(z))
+        return torch.stack(
+            [torch.zeros_like(z), z], dim=1
+        )  # softmax of (0, z) is (1 - sigma(z), sigma(z))
 
 
 class SoftmaxRegression(_Regression):
@@ -173,17 +191,26 @@ class SoftmaxRegression(_Regression):
         K = self._n_outputs
         logits = Xb @ theta.reshape(K, -1).T  # (n, K)
         log_p = torch.log_softmax(logits, dim=1)
-        loss = -log_p[torch.arange(len(y)), y].sum() + 0.5 * (penalty * theta**2).sum()
+        loss = (
+            -log_p[torch.arange(len(y)), y].sum()
+            + 0.5 * (penalty * theta**2).sum()
+        )
         residual = log_p.exp() - torch.nn.functional.one_hot(y, K).double()
         grad = (residual.T @ Xb).flatten() + penalty * theta
         H = None
         if hessian:
             p = log_p.exp()
             A = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]  # (n, K, K)
-            outer = (Xb[:, :, None] * Xb[:, None, :]).reshape(len(Xb), -1)  # (n, F*F)
+            outer = (Xb[:, :, None] * Xb[:, None, :]).reshape(
+                len(Xb), -1
+            )  # (n, F*F)
             F = Xb.shape[1]
-            blocks = (A.reshape(len(Xb), K * K).T @ outer).reshape(K, K, F, F)  # sum_n A_n[a, b] x x^T
-            H = blocks.permute(0, 2, 1, 3).reshape(len(theta), len(theta)) + torch.diag(penalty)
+            blocks = (A.reshape(len(Xb), K * K).T @ outer).reshape(
+                K, K, F, F
+            )  # sum_n A_n[a, b] x x^T
+            H = blocks.permute(0, 2, 1, 3).reshape(
+                len(theta), len(theta)
+            ) + torch.diag(penalty)
         return loss, grad, H
 
     def fit(self, X, y):

@@ -39,7 +39,9 @@ def source(obj, *, docstring: bool = False) -> str:
     TypeError
         If ``obj`` has no Python source (a number, a builtin, a C function).
     """
-    if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
+    if not (
+        inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)
+    ):
         raise TypeError(
             f"obj must be a function, class or method with Python source, got {type(obj).__name__}"
         )
@@ -85,7 +87,9 @@ def _strip_docstrings(text: str) -> str:
     lines = text.splitlines(keepends=True)
     spans = []
     for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        if isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        ):
             body = node.body
             if (
                 body

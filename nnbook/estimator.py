@@ -22,17 +22,27 @@ class NotFittedError(RuntimeError):
 def check_X(X, *, n_features=None, name="X"):
     """``X`` as a float64 tensor of shape (n, F): finite, 2-D, with ``n_features`` columns if given."""
     if not isinstance(X, torch.Tensor | np.ndarray | list):
-        raise TypeError(f"{name} must be a numpy array or torch tensor, got {type(X).__name__}")
+        raise TypeError(
+            f"{name} must be a numpy array or torch tensor, got {type(X).__name__}"
+        )
     X = torch.as_tensor(np.asarray(X) if isinstance(X, list) else X).double()
     if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (samples, features), got {X.ndim}-D: {tuple(X.shape)}")
+        raise ValueError(
+            f"{name} must be 2-D (samples, features), got {X.ndim}-D: {tuple(X.shape)}"
+        )
     if len(X) == 0:
-        raise ValueError(f"{name} must hold at least one sample, got shape {tuple(X.shape)}")
+        raise ValueError(
+            f"{name} must hold at least one sample, got shape {tuple(X.shape)}"
+        )
     if not torch.isfinite(X).all():
         bad = (~torch.isfinite(X)).any(dim=1).nonzero().flatten()[:3].tolist()
-        raise ValueError(f"{name} must be finite, but rows {bad} contain NaN or inf")
+        raise ValueError(
+            f"{name} must be finite, but rows {bad} contain NaN or inf"
+        )
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"{name} has {X.shape[1]} features, but the model was fitted with {n_features}")
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but the model was fitted with {n_features}"
+        )
     return X
 
 
@@ -41,12 +51,18 @@ def check_Xy(X, y, *, min_classes=2):
     X = check_X(X)
     y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
     if y.ndim != 1 or len(y) != len(X):
-        raise ValueError(f"y must have shape ({len(X)},) to match X {tuple(X.shape)}, got {tuple(y.shape)}")
+        raise ValueError(
+            f"y must have shape ({len(X)},) to match X {tuple(X.shape)}, got {tuple(y.shape)}"
+        )
     if y.is_floating_point() and not torch.equal(y, y.round()):
-        raise ValueError("y must hold class labels (integers), got non-integer values")
+        raise ValueError(
+            "y must hold class labels (integers), got non-integer values"
+        )
     classes, y = torch.unique(y.long(), return_inverse=True)
     if len(classes) < min_classes:
-        raise ValueError(f"y must contain at least {min_classes} classes, got {len(classes)}: {classes.tolist()}")
+        raise ValueError(
+            f"y must contain at least {min_classes} classes, got {len(classes)}: {classes.tolist()}"
+        )
     return X, y, classes
 
 
@@ -55,7 +71,9 @@ class Classifier:
 
     def _check_fitted(self):
         if not hasattr(self, "classes_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) first")
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(X, y) first"
+            )
 
     def _check_X(self, X):
         self._check_fitted()
@@ -77,5 +95,7 @@ class Classifier:
 
     def score(self, X, y):
         """Accuracy on ``(X, y)``."""
-        y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
+        y = torch.as_tensor(
+            np.asarray(y) if not isinstance(y, torch.Tensor) else y
+        )
         return (self.predict(X) == y).double().mean().item()

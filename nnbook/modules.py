@@ -17,9 +17,19 @@ from nnbook._pairs import autograd_function
 from nnbook.conv import BatchNorm2dFunction, Conv2dFunction, MaxPool2dFunction
 from nnbook.feedforward.linear import linear_backward, linear_forward
 
-__all__ = ["LSTM", "RNN", "BatchNorm2d", "Conv2d", "Linear", "MaxPool2d", "TimeDistributed"]
+__all__ = [
+    "LSTM",
+    "RNN",
+    "BatchNorm2d",
+    "Conv2d",
+    "Linear",
+    "MaxPool2d",
+    "TimeDistributed",
+]
 
-LinearFunction = autograd_function(linear_forward, linear_backward, "LinearFunction")
+LinearFunction = autograd_function(
+    linear_forward, linear_backward, "LinearFunction"
+)
 
 
 def _rnn_layer(x, h0, *weights):
@@ -41,7 +51,9 @@ def _lstm_layer_backward(douts, cache):
 
 
 RNNFunction = autograd_function(_rnn_layer, _rnn_layer_backward, "RNNFunction")
-LSTMFunction = autograd_function(_lstm_layer, _lstm_layer_backward, "LSTMFunction")
+LSTMFunction = autograd_function(
+    _lstm_layer, _lstm_layer_backward, "LSTMFunction"
+)
 
 
 class Conv2d(nn.Conv2d):
@@ -49,7 +61,9 @@ class Conv2d(nn.Conv2d):
 
     def forward(self, x):
         """The convolution of a batch ``x`` of shape (N, C_in, H, W)."""
-        return Conv2dFunction.apply(x, self.weight, self.bias, self.stride, self.padding)
+        return Conv2dFunction.apply(
+            x, self.weight, self.bias, self.stride, self.padding
+        )
 
 
 class MaxPool2d(nn.Module):
@@ -57,11 +71,17 @@ class MaxPool2d(nn.Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.stride, self.padding = (
+            kernel_size,
+            stride,
+            padding,
+        )
 
     def forward(self, x):
         """Max pooling of a batch ``x`` of shape (N, C, H, W)."""
-        return MaxPool2dFunction.apply(x, self.kernel_size, self.stride, self.padding)
+        return MaxPool2dFunction.apply(
+            x, self.kernel_size, self.stride, self.padding
+        )
 
 
 class BatchNorm2d(nn.BatchNorm2d):
@@ -70,9 +90,19 @@ class BatchNorm2d(nn.BatchNorm2d):
     def forward(self, x):
         """Normalize ``x`` (N, C, H, W) per channel; batch statistics in training mode."""
         if self.training:
-            self.num_batches_tracked.add_(1)  # kept for parity with torch's state_dict
-        return BatchNorm2dFunction.apply(x, self.weight, self.bias, self.running_mean, self.running_var,
-                                         self.training, self.momentum, self.eps)  # fmt: skip
+            self.num_batches_tracked.add_(
+                1
+            )  # kept for parity with torch's state_dict
+        return BatchNorm2dFunction.apply(
+            x,
+            self.weight,
+            self.bias,
+            self.running_mean,
+            self.running_var,
+            self.training,
+            self.momentum,
+            self.eps,
+        )
 
 
 class Linear(nn.Linear):
@@ -81,8 +111,6 @@ class Linear(nn.Linear):
     def forward(self, x):
         """The weighted sum of a batch ``x`` of shape (T_mb, F_in)."""
         return LinearFunction.apply(x, self.weight, self.bias)
-
-
 
 
 def _run_layers(module, function, x, states):
@@ -98,9 +126,18 @@ def _run_layers(module, function, x, states):
         outputs = []
         for direction in range(directions):
             suffix = f"_l{layer}" + ("_reverse" if direction else "")
-            weights = [getattr(module, name + suffix) for name in ("weight_ih", "weight_hh")]
-            weights += [getattr(module, name + suffix, None) for name in ("bias_ih", "bias_hh")]
-            weights[2:] = [x.new_zeros(len(weights[0])) if b is None else b for b in weights[2:]]
+            weights = [
+                getattr(module, name + suffix)
+                for name in ("weight_ih", "weight_hh")
+            ]
+            weights += [
+                getattr(module, name + suffix, None)
+                for name in ("bias_ih", "bias_hh")
+            ]
+            weights[2:] = [
+                x.new_zeros(len(weights[0])) if b is None else b
+                for b in weights[2:]
+            ]
             k = layer * directions + direction
             seq = x.flip(0) if direction else x
             out, *final = function.apply(seq, *(s[k] for s in states), *weights)
@@ -120,8 +157,14 @@ def _recurrent(module, function, x, hx, n_states):
         x = x.transpose(0, 1)
     T, B, _ = x.shape
     if T == 0:
-        raise ValueError(f"input must hold at least one time step, got shape {tuple(x.shape)}")
-    shape = (module.num_layers * (2 if module.bidirectional else 1), B, module.hidden_size)
+        raise ValueError(
+            f"input must hold at least one time step, got shape {tuple(x.shape)}"
+        )
+    shape = (
+        module.num_layers * (2 if module.bidirectional else 1),
+        B,
+        module.hidden_size,
+    )
     if hx is None:
         states = [x.new_zeros(shape)] * n_states
     else:
@@ -143,7 +186,9 @@ class RNN(nn.RNN):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.nonlinearity != "tanh":
-            raise ValueError(f"nonlinearity must be 'tanh', got {self.nonlinearity!r}")
+            raise ValueError(
+                f"nonlinearity must be 'tanh', got {self.nonlinearity!r}"
+            )
 
     def forward(self, input, hx=None):  # noqa: A002 (torch's argument name)
         """``output`` of shape (T, B, directions * H) (or batch first), and ``h_n``."""
@@ -162,7 +207,9 @@ class LSTM(nn.LSTM):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.proj_size:
-            raise ValueError(f"proj_size must be 0 (projections are not implemented), got {self.proj_size}")
+            raise ValueError(
+                f"proj_size must be 0 (projections are not implemented), got {self.proj_size}"
+            )
 
     def forward(self, input, hx=None):  # noqa: A002 (torch's argument name)
         """``output`` of shape (T, B, directions * H) (or batch first), and ``(h_n, c_n)``."""
@@ -187,6 +234,8 @@ class TimeDistributed(nn.Module):
         """``module`` applied to ``x[t, b]`` for every ``t`` and ``b``; x has shape (T, B, ...)."""
         x = v.tensor("x", x, floating=False)
         if x.ndim < 3:
-            raise ValueError(f"x must have at least 3 dimensions (T, B, features), got {x.ndim}: {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have at least 3 dimensions (T, B, features), got {x.ndim}: {tuple(x.shape)}"
+            )
         y = self.module(x.reshape(-1, *x.shape[2:]))
         return y.reshape(*x.shape[:2], *y.shape[1:])

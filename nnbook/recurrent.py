@@ -52,7 +52,9 @@ def rnn_cell_forward(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
 
     Equation :eq:`eq-rnn-cell`.
     """
-    h_t = torch.tanh(x_t @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh)
+    h_t = torch.tanh(
+        x_t @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh
+    )
     return h_t, (x_t, h_prev, h_t, weight_ih, weight_hh)
 
 
@@ -64,7 +66,9 @@ def rnn_cell_backward(dh_t, cache):
     return da @ weight_ih, da @ weight_hh, da.T @ x_t, da.T @ h_prev, db, db
 
 
-def lstm_cell_forward(x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+def lstm_cell_forward(
+    x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh
+):
     r"""One LSTM step, gates in torch's order i, f, g, o.
 
     Parameters
@@ -87,7 +91,9 @@ def lstm_cell_forward(x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_h
     themselves are :func:`lstm_gates_forward`, equations :eq:`eq-lstm-gates` to
     :eq:`eq-lstm-hidden`.
     """
-    pre = x_t @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh  # (B, 4H)
+    pre = (
+        x_t @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh
+    )  # (B, 4H)
     h_t, c_t, gates = lstm_gates_forward(pre, c_prev)
     return h_t, c_t, (x_t, h_prev, gates, weight_ih, weight_hh)
 
@@ -103,7 +109,15 @@ def lstm_cell_backward(dh_t, dc_t, cache):
     x_t, h_prev, gates, weight_ih, weight_hh = cache
     dpre, dc_prev = lstm_gates_backward(dh_t, dc_t, gates)
     db = dpre.sum(dim=0)
-    return dpre @ weight_ih, dpre @ weight_hh, dc_prev, dpre.T @ x_t, dpre.T @ h_prev, db, db
+    return (
+        dpre @ weight_ih,
+        dpre @ weight_hh,
+        dc_prev,
+        dpre.T @ x_t,
+        dpre.T @ h_prev,
+        db,
+        db,
+    )
 
 
 def lstm_gates_forward(pre, c_prev):
@@ -124,11 +138,14 @@ def lstm_gates_forward(pre, c_prev):
     -----
     .. math::
         i_t = \sigma(\cdot), \quad f_t = \sigma(\cdot), \quad g_t = \tanh(\cdot), \quad o_t = \sigma(\cdot),
-        \qquad c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh c_t
+        \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh c_t
 
     Equations :eq:`eq-lstm-gates`, :eq:`eq-lstm-cell` and :eq:`eq-lstm-hidden`.
     """
-    i, f, _, o = torch.sigmoid(pre).chunk(4, dim=1)  # the sigmoid of eq-fnn-sigmoid, one fused kernel
+    i, f, _, o = torch.sigmoid(pre).chunk(
+        4, dim=1
+    )  # the sigmoid of eq-fnn-sigmoid, one fused kernel
     g = torch.tanh(pre.chunk(4, dim=1)[2])
     c_t = f * c_prev + i * g
     tanh_c = torch.tanh(c_t)
@@ -145,7 +162,15 @@ def lstm_gates_backward(dh_t, dc_t, cache):
     c_prev, i, f, g, o, tanh_c = cache
     dc = dc_t + dh_t * o * (1 - tanh_c**2)
     d_i, d_f, d_g, d_o = dc * g, dc * c_prev, dc * i, dh_t * tanh_c
-    dpre = torch.cat([d_i * i * (1 - i), d_f * f * (1 - f), d_g * (1 - g**2), d_o * o * (1 - o)], dim=1)
+    dpre = torch.cat(
+        [
+            d_i * i * (1 - i),
+            d_f * f * (1 - f),
+            d_g * (1 - g**2),
+            d_o * o * (1 - o),
+        ],
+        dim=1,
+    )
     return dpre, dc * f
 
 
@@ -153,16 +178,24 @@ def _sequence(x, state, weight_ih, weight_hh, bias_ih, bias_hh, gates):
     """Validate a sequence and its weights; return (T, B, D, H)."""
     x = v.tensor("x", x)
     if x.ndim != 3:
-        raise ValueError(f"x must be 3-D (T, B, D), got {x.ndim}-D: {tuple(x.shape)}")
+        raise ValueError(
+            f"x must be 3-D (T, B, D), got {x.ndim}-D: {tuple(x.shape)}"
+        )
     T, B, D = x.shape
     if T == 0:
-        raise ValueError(f"x must hold at least one time step, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"x must hold at least one time step, got shape {tuple(x.shape)}"
+        )
     dims = {"dtype": x.dtype}
     weight_hh = v.tensor("weight_hh", weight_hh, shape=("GH", "H"), dims=dims)
     H = weight_hh.shape[1]
     if weight_hh.shape[0] != gates * H:
-        raise ValueError(f"weight_hh must have shape ({gates}*H, H), got {tuple(weight_hh.shape)}")
-    weight_ih = v.tensor("weight_ih", weight_ih, shape=(gates * H, None), dims=dims)
+        raise ValueError(
+            f"weight_hh must have shape ({gates}*H, H), got {tuple(weight_hh.shape)}"
+        )
+    weight_ih = v.tensor(
+        "weight_ih", weight_ih, shape=(gates * H, None), dims=dims
+    )
     if weight_ih.shape[1] != D:
         raise ValueError(
             f"x has {D} features per step (shape {tuple(x.shape)}), but weight_ih expects "
@@ -198,12 +231,16 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     h_n : Tensor of shape (B, H)
     cache : tuple
     """
-    T, B, _, H = _sequence(x, {"h0": h0}, weight_ih, weight_hh, bias_ih, bias_hh, gates=1)
+    T, B, _, H = _sequence(
+        x, {"h0": h0}, weight_ih, weight_hh, bias_ih, bias_hh, gates=1
+    )
     h = x.new_zeros(B, H) if h0 is None else h0
     projected = x @ weight_ih.T + bias_ih  # (T, B, H), all steps at once
     hs = [h]
     for t in range(T):
-        hs.append(torch.tanh(projected[t] + hs[-1] @ weight_hh.T + bias_hh))  # eq-rnn-cell
+        hs.append(
+            torch.tanh(projected[t] + hs[-1] @ weight_hh.T + bias_hh)
+        )  # eq-rnn-cell
     out = torch.stack(hs[1:])
     return out, hs[-1], (x, torch.stack(hs[:-1]), out, weight_ih, weight_hh)
 
@@ -251,17 +288,25 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     (h_n, c_n) : Tensor of shape (B, H) each
     cache : tuple
     """
-    T, B, _, H = _sequence(x, {"h0": h0, "c0": c0}, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
+    T, B, _, H = _sequence(
+        x, {"h0": h0, "c0": c0}, weight_ih, weight_hh, bias_ih, bias_hh, gates=4
+    )
     h = x.new_zeros(B, H) if h0 is None else h0
     c = x.new_zeros(B, H) if c0 is None else c0
     projected = x @ weight_ih.T + bias_ih  # (T, B, 4H), all steps at once
     hs, gate_caches = [h], []
     for t in range(T):
-        h, c, gates = lstm_gates_forward(projected[t] + h @ weight_hh.T + bias_hh, c)
+        h, c, gates = lstm_gates_forward(
+            projected[t] + h @ weight_hh.T + bias_hh, c
+        )
         hs.append(h)
         gate_caches.append(gates)
     out = torch.stack(hs[1:])
-    return out, (h, c), (x, torch.stack(hs[:-1]), gate_caches, weight_ih, weight_hh)
+    return (
+        out,
+        (h, c),
+        (x, torch.stack(hs[:-1]), gate_caches, weight_ih, weight_hh),
+    )
 
 
 def lstm_backward(dout, dh_n, dc_n, cache):
@@ -286,8 +331,12 @@ def _summed_over_time(dpre, x, h_prev):
     """``(dW_ih, dW_hh, db_ih, db_hh)``: each step's outer products, summed in one product."""
     dpre_flat = dpre.reshape(-1, dpre.shape[-1])  # (T*B, G*H)
     db = dpre_flat.sum(dim=0)
-    return (dpre_flat.T @ x.reshape(-1, x.shape[-1]),
-            dpre_flat.T @ h_prev.reshape(-1, h_prev.shape[-1]), db, db)  # fmt: skip
+    return (
+        dpre_flat.T @ x.reshape(-1, x.shape[-1]),
+        dpre_flat.T @ h_prev.reshape(-1, h_prev.shape[-1]),
+        db,
+        db,
+    )
 
 
 def rnn_parameters(input_size, hidden_size):
@@ -319,4 +368,6 @@ def lstm_parameters(input_size, hidden_size, convention="torch"):
         return 4 * h * (x + h) + 8 * h
     if convention == "keras":
         return 4 * (h * (h + x) + h)
-    raise ValueError(f"convention must be 'torch' or 'keras', got {convention!r}")
+    raise ValueError(
+        f"convention must be 'torch' or 'keras', got {convention!r}"
+    )

@@ -3,7 +3,8 @@
 A residual between two implementations that agree is rounding noise: its digits change
 with the CPU's kernels, so the book prints the bound it is checked against instead
 (:func:`below`). A result that depends on the random draw is printed with its spread
-over seeds (:func:`spread`). A result that training amplifies from the last bit of the
+over seeds (:func:`spread`). A number the prose cites is written for people, not for
+Python (:func:`human`): 9.5 × 10⁻⁷ rather than ``9.5e-07``. A result that training amplifies from the last bit of the
 arithmetic into the printed digits is printed as the range it stays in (:func:`between`).
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from nnbook import _validate
 
-__all__ = ["below", "between", "spread"]
+__all__ = ["below", "between", "human", "spread"]
 
 
 def below(value: float, bound: float) -> str:
@@ -46,11 +47,18 @@ def below(value: float, bound: float) -> str:
     bound = _validate.number("bound", bound, low=0.0, low_open=True)
     value = float(value)
     if not value < bound:
-        raise AssertionError(f"expected a value below {bound:.0e}, got {value:.3e}")
+        raise AssertionError(
+            f"expected a value below {bound:.0e}, got {value:.3e}"
+        )
     return f"< {bound:.0e}"
 
 
-def between(value: float, low: float | None = None, high: float | None = None, fmt: str = ".2f") -> str:
+def between(
+    value: float,
+    low: float | None = None,
+    high: float | None = None,
+    fmt: str = ".2f",
+) -> str:
     """``"between low and high"``, ``"below high"`` or ``"above low"``, after checking ``value``.
 
     Use it for a result whose digits change from one CPU to the next although its size
@@ -85,10 +93,14 @@ def between(value: float, low: float | None = None, high: float | None = None, f
     if high is not None:
         high = _validate.number("high", high)
     if low is not None and high is not None and not low < high:
-        raise ValueError(f"low must be below high, got low={low} and high={high}")
+        raise ValueError(
+            f"low must be below high, got low={low} and high={high}"
+        )
     value = float(value)
     if not ((low is None or low < value) and (high is None or value < high)):
-        raise AssertionError(f"expected a value between {low} and {high}, got {value:.3g}")
+        raise AssertionError(
+            f"expected a value between {low} and {high}, got {value:.3g}"
+        )
     if low is None:
         return f"below {high:{fmt}}"
     if high is None:
@@ -114,7 +126,9 @@ def spread(values: Sequence[float], fmt: str = ".3f", unit: str = "") -> str:
     """
     values = [float(v) for v in values]
     if not values:
-        raise ValueError("values must hold at least one number, got an empty sequence")
+        raise ValueError(
+            "values must hold at least one number, got an empty sequence"
+        )
     if any(math.isnan(v) for v in values):
         raise ValueError(f"values must not contain NaN, got {values}")
     mean = sum(values) / len(values)
@@ -124,3 +138,63 @@ def spread(values: Sequence[float], fmt: str = ".3f", unit: str = "") -> str:
         f"{mean:{fmt}}{unit} ({lo:{fmt}}{unit} to {hi:{fmt}}{unit} over {n} "
         f"seed{'s' if n > 1 else ''})"
     )
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def human(value: float, digits: int = 2) -> str:
+    """``value`` as a reader writes it: ``"9.5 × 10⁻⁷"``, ``"12,000"``, ``"0.034"``.
+
+    Numbers from 0.001 up to a million are written out, with thousands separated by
+    commas; smaller and larger ones as a mantissa times a power of ten. Negative numbers
+    take the minus sign (−), not a hyphen. Glue the string and cite it with
+    ``{glue:text}`name``` to put the number in the text.
+
+    Parameters
+    ----------
+    value : float
+        A finite number. A 0-d tensor or NumPy scalar is accepted.
+    digits : int, default 2
+        Significant digits.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number or ``digits`` is not an int.
+    ValueError
+        If ``value`` is NaN or infinite, or ``digits`` is below 1.
+
+    Examples
+    --------
+    >>> human(9.51e-7)
+    '9.5 × 10⁻⁷'
+    >>> human(2e13, digits=1)
+    '2 × 10¹³'
+    >>> human(12345.0)
+    '12,000'
+    >>> human(-0.0341)
+    '−0.034'
+    """
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    value = _validate.number("value", value)
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite, got {value}")
+    if isinstance(digits, bool) or not isinstance(digits, int):
+        raise TypeError(f"digits must be an int, got {type(digits).__name__}")
+    if digits < 1:
+        raise ValueError(f"digits must be at least 1, got {digits}")
+    if value == 0:
+        return "0"
+    sign = "−" if value < 0 else ""
+    mantissa, exponent = f"{abs(value):.{digits - 1}e}".split("e")
+    exponent = int(exponent)
+    if -3 <= exponent < 6:
+        rounded = float(f"{mantissa}e{exponent}")
+        return sign + f"{rounded:,.{max(0, digits - 1 - exponent)}f}"
+    return f"{sign}{mantissa} × 10{str(exponent).translate(_SUPERSCRIPT)}"

@@ -31,8 +31,12 @@ class History:
 
     epoch: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)  # training time so far
-    train_loss: list[float] = field(default_factory=list)  # over the whole training set
-    test_accuracy: list[float] = field(default_factory=list)  # when test data is given
+    train_loss: list[float] = field(
+        default_factory=list
+    )  # over the whole training set
+    test_accuracy: list[float] = field(
+        default_factory=list
+    )  # when test data is given
 
 
 def batches(n, batch_size, *, generator=None, drop_last=False):
@@ -65,8 +69,20 @@ def accuracy(logits, y):
     return (logits.argmax(dim=1) == y).double().mean().item()
 
 
-def fit(net, X, y, *, epochs, lr=0.1, batch_size=64, generator=None, test=None, optimizer=None,
-        drop_last=True, progress=True):  # fmt: skip
+def fit(
+    net,
+    X,
+    y,
+    *,
+    epochs,
+    lr=0.1,
+    batch_size=64,
+    generator=None,
+    test=None,
+    optimizer=None,
+    drop_last=True,
+    progress=True,
+):
     """Train a classifier with the softmax cross-entropy loss.
 
     Parameters
@@ -102,10 +118,14 @@ def fit(net, X, y, *, epochs, lr=0.1, batch_size=64, generator=None, test=None, 
     v.number("lr", lr, low=0)
     history, seconds = History(), 0.0
     _record(history, net, X, y, test, 0, seconds)
-    bar = {} if progress else {"disable": True}  # an explicit False would override TQDM_DISABLE
+    bar = (
+        {} if progress else {"disable": True}
+    )  # an explicit False would override TQDM_DISABLE
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", **bar):
         start = time.perf_counter()
-        for idx in batches(len(X), batch_size, generator=generator, drop_last=drop_last):
+        for idx in batches(
+            len(X), batch_size, generator=generator, drop_last=drop_last
+        ):
             params = _gradients(net, X[idx], y[idx])
             if optimizer is not None:
                 optimizer.step()

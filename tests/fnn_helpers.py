@@ -24,7 +24,9 @@ def batch_norm_against_torch(forward, backward, shape, training, seed):
     rm, rv = randn(C, seed=seed + 3), 1 + randn(C, seed=seed + 4).abs()
     rm_t, rv_t = rm.clone(), rv.clone()
     dout = randn(*shape, seed=seed + 5)
-    out, cache = forward(a.detach(), gamma.detach(), beta.detach(), rm, rv, training=training, momentum=0.2)
+    out, cache = forward(
+        a.detach(), gamma.detach(), beta.detach(), rm, rv, training=training, momentum=0.2
+    )
     out_t = F.batch_norm(a, rm_t, rv_t, gamma, beta, training=training, momentum=0.2)
     out_t.backward(dout)
     torch.testing.assert_close(out, out_t.detach())

@@ -174,12 +174,49 @@ DOUBLED_EQ = re.compile(r"\(\(\d+\.\d+\)\)")
 def _pipe_rows(text):
     """Lines of a Markdown table that was not rendered: ``|---|---|`` and its rows."""
     lines = text.splitlines()
-    rules = [i for i, line in enumerate(lines) if re.fullmatch(r"\s*\|?(\s*:?-{3,}:?\s*\|)+.*", line)]
+    rules = [
+        i for i, line in enumerate(lines) if re.fullmatch(r"\s*\|?(\s*:?-{3,}:?\s*\|)+.*", line)
+    ]
     return [lines[i] for i in rules]
 
 
+#: Code blocks (cells and their outputs) allowed to scroll sideways at 1280 px: a
+#: checker's report quoting a reader's wrong answer can be wider than 80 columns.
+CODE_OVERFLOW_BUDGET = 5
+
+#: Measured at 1280 px on a loaded page: figures without a caption, figures shrunk below
+#: 80 % of their size (their labels become unreadable), display equations wider than the
+#: column, and code blocks that scroll sideways.
+LAYOUT = """() => {
+  const article = document.querySelector('article') || document.body;
+  const images = [...article.querySelectorAll('img')].filter(
+    img => img.src.includes('/_images/') && img.naturalWidth > 0);
+  const shown = img => {
+    const declared = parseFloat(img.style.width) || parseFloat(img.getAttribute('width'))
+      || img.naturalWidth;
+    return img.getBoundingClientRect().width / declared;
+  };
+  return {
+    uncaptioned: images.filter(img => !img.closest('figure')?.querySelector('figcaption'))
+      .map(img => img.src.split('/').pop().slice(0, 16)),
+    shrunk: images.filter(img => shown(img) < 0.8)
+      .map(img => [img.src.split('/').pop().slice(0, 16), shown(img)]),
+    clipped: [...article.querySelectorAll('div.math')].filter(div => {
+      const math = div.querySelector('mjx-container');
+      return math && math.scrollWidth > div.clientWidth + 1;
+    }).map(div => (div.querySelector('.eqno') || div).innerText.replace(/\\s+/g, ' ').slice(0, 40)),
+    code: [...article.querySelectorAll('div.cell pre')].filter(
+      pre => pre.scrollWidth > pre.clientWidth + 1).map(
+      pre => pre.innerText.split('\\n').sort((a, b) => b.length - a.length)[0].slice(0, 90)),
+  };
+}"""
+
+
 def test_every_page_loads_cleanly_and_renders_math(book, server, browser):
-    failures = []
+    """Every page, at 1280 px and then at 390 px: no error, no request that leaves the
+    machine, math typeset, tables rendered, figures captioned and readable, equations
+    and code inside the column, and nothing that makes a phone scroll sideways."""
+    failures, overflowing_code = [], []
     for path in _pages(book):
         page, problems = _open(browser, server, path)
         math = _math_state(page)
@@ -195,9 +232,20 @@ def test_every_page_loads_cleanly_and_renders_math(book, server, browser):
         problems.items += [f"raw pipe table: {line[:60]}" for line in _pipe_rows(text)]
         problems.items += [f"doubled parentheses: {m}" for m in DOUBLED_EQ.findall(text)]
         problems.items += [f"image does not load: {src}" for src in broken_images]
+        layout = page.evaluate(LAYOUT)
+        problems.items += [f"figure without a caption: {src}" for src in layout["uncaptioned"]]
+        problems.items += [f"figure shrunk to {r:.0%}: {src}" for src, r in layout["shrunk"]]
+        problems.items += [f"equation clipped at 1280 px: {eq}" for eq in layout["clipped"]]
+        overflowing_code += [f"{path}: {line}" for line in layout["code"]]
+        page.set_viewport_size({"width": 390, "height": 900})  # a phone
+        page.wait_for_timeout(100)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > 390:
+            problems.items.append(f"the page scrolls sideways on a phone: {width} px wide")
         failures += [f"{path}: {item}" for item in problems.items]
         page.close()
     assert not failures, "\n".join(failures)
+    assert len(overflowing_code) <= CODE_OVERFLOW_BUDGET, "\n".join(overflowing_code)
 
 
 def test_math_and_figures_render_on_a_chapter_page(book, server, browser):
@@ -252,9 +300,55 @@ def test_the_navigation_toggle_opens_and_closes_the_sidebar(book, server, browse
         # a phone: the sidebar moves into a modal dialog, which opens over the page
         assert not before
         assert page.locator("#pst-primary-sidebar-modal[open]").count() == 1
-        assert page.locator("#pst-primary-sidebar-modal a[href*='backpropagation']").first.is_visible()
+        assert page.locator(
+            "#pst-primary-sidebar-modal a[href*='backpropagation']"
+        ).first.is_visible()
     else:
         after = sidebar.evaluate("el => el.getBoundingClientRect().right > 0 && el.offsetWidth > 0")
         assert before and not after, "the toggle should collapse the sidebar on a desktop"
     page.close()
     assert not problems.items, problems.items
+
+
+def test_pages_carry_a_description_a_favicon_and_only_the_mathjax_they_use(book):
+    page = (book / "chapters" / "cnn" / "pooling.html").read_text(encoding="utf-8")
+    description = re.search(r'<meta name="description" content="([^"]+)"', page)
+    assert description and "pooling" in description.group(1).lower()
+    assert re.search(r'<link rel="icon" href="[^"]+"', page)
+    mathjax = book / "_static" / "mathjax"
+    size = sum(f.stat().st_size for f in mathjax.rglob("*") if f.is_file())
+    assert size < 10e6, f"MathJax takes {size / 1e6:.1f} MB; only tex-chtml and its parts ship"
+    assert not (mathjax / "tex-svg-full.js").exists()
+
+
+def test_the_api_reference_is_one_page_per_part_of_the_package(book):
+    pages = sorted((book / "chapters" / "appendix" / "api").glob("*.html"))
+    assert len(pages) >= 10
+    assert max(p.stat().st_size for p in pages) < 400_000
+
+
+def test_the_whole_book_prints_to_one_pdf_with_every_chapter(book, browser):
+    """``make pdf``: one PDF, a bookmark per chapter, and the HTML title page links to it."""
+    pypdf = pytest.importorskip("pypdf")
+    sys.path.insert(0, str(ROOT / "tools"))
+    import book_pdf
+
+    pdf = book_pdf.print_book(book_pdf.build_singlehtml(ROOT), browser=browser)
+    shutil.copyfile(pdf, book / "nnbook.pdf")
+    reader = pypdf.PdfReader(pdf)
+    assert len(reader.pages) > 150
+
+    def titles(outline):
+        for item in outline:
+            yield from titles(item) if isinstance(item, list) else [item.title]
+
+    chapters = [t for t in titles(reader.outline) if re.match(r"\d+\. ", t)]
+    toc = (ROOT / "_toc.yml").read_text()
+    numbered = toc.split("numbered: true", 1)[1].split("- caption:", 1)[0]
+    expected = len(re.findall(r"^      - file: ", numbered, flags=re.MULTILINE))
+    assert len(chapters) == expected, chapters
+    assert [int(t.split(".")[0]) for t in chapters] == list(range(1, expected + 1))
+    text = reader.pages[len(reader.pages) // 2].extract_text()
+    assert len(text) > 500  # a real page of the book, not an empty sheet
+    index = (book / "chapters" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../nnbook.pdf"' in index  # the title page is chapters/index.html

@@ -5,6 +5,7 @@ import torch
 
 import nnbook
 from nnbook.check import Case, Exercise, check, list_exercises, register
+from nnbook.equations import number
 
 pytestmark = pytest.mark.spine
 
@@ -28,7 +29,7 @@ SCALE = Exercise(
     statement="scale(x, scale) returns x * scale and rejects scale <= 0",
     reference=_reference,
     cases=_cases,
-    equation="eq-test",
+    equation="eq-fnn-elu",  # a label the book numbers; registered below, so it must be one
 )
 
 
@@ -42,10 +43,24 @@ def test_a_wrong_value_is_shown_with_inputs_and_equation():
     report = check(SCALE, lambda x, scale: x * scale + 1e-3, verbose=False)
     text = str(report)
     assert not report.passed and report.n_passed == 0
-    assert "FAIL test.scale: 0 of 3 cases passed (equation eq-test)" in text
+    first_line = f"FAIL test.scale: 0 of 3 cases passed; see equation {number('eq-fnn-elu')}."
+    assert text.splitlines()[0] == first_line
+    assert "eq-fnn-elu" not in text  # the reader sees the book's number, never the label
     assert "Case 1 of 3: random" in text
     assert "x = tensor of shape (3,), torch.float64" in text
     assert "Expected:" in text and "Got:" in text and "Difference:" in text
+
+
+def test_an_equation_the_book_does_not_number_is_cited_by_its_label():
+    outside = Exercise("test.outside", "x * scale", _reference, _cases, equation="eq-elsewhere")
+    report = check(outside, lambda x, scale: -x, verbose=False)
+    assert "cases passed; see equation eq-elsewhere.\n" in str(report)
+
+
+def test_an_exercise_without_an_equation_cites_none():
+    plain = Exercise("test.plain", "x * scale", _reference, _cases)
+    report = check(plain, lambda x, scale: -x, verbose=False)
+    assert str(report).splitlines()[0] == "FAIL test.plain: 0 of 3 cases passed."
 
 
 def test_a_wrong_shape_is_named():
@@ -135,6 +150,13 @@ def test_bad_arguments_are_refused(exercise, fn, message):
         check(exercise, fn)
 
 
+def test_an_equation_must_be_a_label():
+    with pytest.raises(
+        TypeError, match=r"equation must be an equation label \(str\) or None, got float"
+    ):
+        Exercise("test.bad", "x", _reference, _cases, equation=1.6)
+
+
 def test_register_refuses_a_second_exercise_with_the_same_name():
     register(SCALE)
     assert register(SCALE) is SCALE  # registering the same object again is harmless
@@ -143,3 +165,17 @@ def test_register_refuses_a_second_exercise_with_the_same_name():
         register(clash)
     with pytest.raises(TypeError, match=r"exercise must be an Exercise, got str"):
         register("test.scale")
+
+
+@pytest.mark.parametrize("name", list_exercises())
+def test_a_failure_report_fits_80_columns(name):
+    """Every line of a report, the task statement and the reader's error included."""
+
+    def wrong(*args, **kwargs):
+        raise TypeError("unsupported operand type(s) for +: 'Tensor' and 'NoneType', " * 2)
+
+    report = check(name, wrong, verbose=False)
+    assert not report.passed
+    lines = str(report).splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    assert any(line.startswith("  Task: ") for line in lines)

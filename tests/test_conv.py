@@ -114,7 +114,9 @@ def test_pooling_matches_torch(kind, c):
 
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm2d_matches_torch(training):
-    batch_norm_against_torch(conv.batch_norm2d_forward, conv.batch_norm2d_backward, (4, 3, 5, 6), training, 0)
+    batch_norm_against_torch(
+        conv.batch_norm2d_forward, conv.batch_norm2d_backward, (4, 3, 5, 6), training, 0
+    )
 
 
 def test_autograd_function_passes_gradcheck():

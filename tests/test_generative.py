@@ -28,7 +28,9 @@ def test_naive_bayes_matches_sklearn(loader, smoothing):
     X, y = loader(return_X_y=True)
     ours = GaussianNaiveBayes(var_smoothing=smoothing).fit(X, y)
     theirs = naive_bayes.GaussianNB(var_smoothing=smoothing).fit(X, y)
-    np.testing.assert_allclose(ours.predict_proba(X).numpy(), theirs.predict_proba(X), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(
+        ours.predict_proba(X).numpy(), theirs.predict_proba(X), rtol=0, atol=1e-8
+    )
     np.testing.assert_allclose(ours.var_.numpy(), theirs.var_, rtol=1e-12)
 
 
@@ -65,7 +67,9 @@ def test_shared_covariance_gives_linear_log_odds():
     mid = log_odds(np.stack([a, b, 0.3 * a + 0.7 * b]))
     assert mid[2] == pytest.approx(0.3 * mid[0] + 0.7 * mid[1], rel=1e-8)
     quadratic = GaussianBayes(reg=1e-3).fit(X, y)
-    q = np.diff(quadratic.predict_log_proba(np.stack([a, b, 0.3 * a + 0.7 * b])).numpy(), axis=1)[:, 0]
+    q = np.diff(quadratic.predict_log_proba(np.stack([a, b, 0.3 * a + 0.7 * b])).numpy(), axis=1)[
+        :, 0
+    ]
     assert abs(q[2] - (0.3 * q[0] + 0.7 * q[1])) > 1e-3
 
 
@@ -94,7 +98,9 @@ def test_softmax_regression_matches_sklearn(loader):
     ours = SoftmaxRegression(C=1.0).fit(X, y)
     theirs = linear_model.LogisticRegression(C=1.0, tol=1e-12, max_iter=100_000).fit(X, y)
     np.testing.assert_allclose(ours.coef_.numpy(), theirs.coef_, atol=1e-4)
-    np.testing.assert_allclose(ours.intercept_.numpy(), theirs.intercept_ - theirs.intercept_.mean(), atol=1e-4)
+    np.testing.assert_allclose(
+        ours.intercept_.numpy(), theirs.intercept_ - theirs.intercept_.mean(), atol=1e-4
+    )
     np.testing.assert_allclose(ours.predict_proba(X).numpy(), theirs.predict_proba(X), atol=1e-5)
 
 
@@ -114,14 +120,21 @@ def test_logistic_gradient_matches_autograd():
 
 @pytest.mark.parametrize(
     "model",
-    [GaussianNaiveBayes(), GaussianNaiveBayes(variance="pooled"), GaussianBayes(), GaussianBayes(covariance="shared"),
-     SoftmaxRegression()],  # fmt: skip
+    [
+        GaussianNaiveBayes(),
+        GaussianNaiveBayes(variance="pooled"),
+        GaussianBayes(),
+        GaussianBayes(covariance="shared"),
+        SoftmaxRegression(),
+    ],  # fmt: skip
 )
 def test_log_of_predict_proba_is_predict_log_proba(model):
     X, y = _standardized(load_iris)
     model.fit(X, y)
     torch.testing.assert_close(model.predict_proba(X).log(), model.predict_log_proba(X))
-    torch.testing.assert_close(model.predict_proba(X).sum(dim=1), torch.ones(len(X), dtype=torch.float64))
+    torch.testing.assert_close(
+        model.predict_proba(X).sum(dim=1), torch.ones(len(X), dtype=torch.float64)
+    )
 
 
 def test_generative_models_sample_their_own_distribution():
@@ -129,7 +142,9 @@ def test_generative_models_sample_their_own_distribution():
     for model in (GaussianNaiveBayes(), GaussianBayes()):
         model.fit(X, y)
         Xs, ys = model.sample(30_000, generator=torch.Generator().manual_seed(0))
-        refit = type(model)(**({"variance": "per_class"} if isinstance(model, GaussianNaiveBayes) else {})).fit(Xs, ys)
+        refit = type(model)(
+            **({"variance": "per_class"} if isinstance(model, GaussianNaiveBayes) else {})
+        ).fit(Xs, ys)
         means = refit.theta_ if isinstance(model, GaussianNaiveBayes) else refit.means_
         expected = model.theta_ if isinstance(model, GaussianNaiveBayes) else model.means_
         torch.testing.assert_close(means, expected, atol=0.03, rtol=0)
@@ -143,7 +158,10 @@ def _tiny_rbm(V=5, H=3, seed=0):
     X = (torch.rand(40, V, generator=g) < 0.4).double()
     rbm = BernoulliRBM(H, epochs=1, seed=seed).fit(X)
     rbm.W_ = torch.randn(H, V, generator=g, dtype=torch.float64)  # weights far from zero
-    rbm.b_, rbm.c_ = torch.randn(V, generator=g, dtype=torch.float64), torch.randn(H, generator=g, dtype=torch.float64)
+    rbm.b_, rbm.c_ = (
+        torch.randn(V, generator=g, dtype=torch.float64),
+        torch.randn(H, generator=g, dtype=torch.float64),
+    )
     return rbm, X
 
 
@@ -183,7 +201,9 @@ def test_cd_training_increases_the_exact_likelihood():
 def test_gan_moves_samples_to_the_data():
     torch.manual_seed(0)
     generator = torch.nn.Linear(1, 1)
-    discriminator = torch.nn.Sequential(torch.nn.Linear(1, 16), torch.nn.LeakyReLU(0.2), torch.nn.Linear(16, 1))
+    discriminator = torch.nn.Sequential(
+        torch.nn.Linear(1, 16), torch.nn.LeakyReLU(0.2), torch.nn.Linear(16, 1)
+    )
     history = train_gan(generator, discriminator, lambda n, g: 3 + 0.5 * torch.randn(n, 1, generator=g),
                         latent_dim=1, steps=600, lr=0.01)  # fmt: skip
     samples = generator(torch.randn(5000, 1)).detach()
@@ -214,10 +234,15 @@ def test_gan_trains_in_the_dtype_of_the_networks():
 # -- bad input --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model", [GaussianNaiveBayes(), GaussianBayes(), LogisticRegression(), SoftmaxRegression()])
+@pytest.mark.parametrize(
+    "model", [GaussianNaiveBayes(), GaussianBayes(), LogisticRegression(), SoftmaxRegression()]
+)
 def test_bad_input(model):
     X, y = load_breast_cancer(return_X_y=True)
-    with pytest.raises(NotFittedError, match=rf"this {type(model).__name__} is not fitted yet: call fit\(X, y\) first"):
+    with pytest.raises(
+        NotFittedError,
+        match=rf"this {type(model).__name__} is not fitted yet: call fit\(X, y\) first",
+    ):
         model.predict(X)
     with pytest.raises(ValueError, match=r"y must contain at least 2 classes, got 1: \[0\]"):
         model.fit(X[:10], np.zeros(10))
@@ -228,7 +253,9 @@ def test_bad_input(model):
     model.fit(StandardScaler().fit_transform(X), y)
     with pytest.raises(ValueError, match=r"X has 29 features, but the model was fitted with 30"):
         model.predict(X[:, :29])
-    with pytest.raises(ValueError, match=r"y must have shape \(569,\) to match X \(569, 30\), got \(568,\)"):
+    with pytest.raises(
+        ValueError, match=r"y must have shape \(569,\) to match X \(569, 30\), got \(568,\)"
+    ):
         model.fit(X, y[:-1])
 
 
@@ -237,7 +264,9 @@ def test_bad_settings():
         GaussianNaiveBayes(variance="shared")
     with pytest.raises(ValueError, match=r"covariance must be 'full' or 'shared', got 'diag'"):
         GaussianBayes(covariance="diag")
-    with pytest.raises(ValueError, match=r"y must contain exactly 2 classes for LogisticRegression, got 3"):
+    with pytest.raises(
+        ValueError, match=r"y must contain exactly 2 classes for LogisticRegression, got 3"
+    ):
         LogisticRegression().fit(*load_iris(return_X_y=True))
     with pytest.raises(ValueError, match=r"C must be in \(0, inf\], got 0"):
         LogisticRegression(C=0)
@@ -248,7 +277,10 @@ def test_bad_settings():
 
 
 def test_rbm_bad_input():
-    with pytest.raises(ValueError, match=r"X must be binary \(0 or 1\) for a Bernoulli RBM, got values such as \[0.5"):
+    with pytest.raises(
+        ValueError,
+        match=r"X must be binary \(0 or 1\) for a Bernoulli RBM, got values such as \[0.5",
+    ):
         BernoulliRBM(3).fit(np.full((4, 5), 0.5))
     rbm = BernoulliRBM(3, epochs=1).fit(np.ones((4, 5)))
     with pytest.raises(ValueError, match=r"X has 6 features, but the model was fitted with 5"):

@@ -17,7 +17,12 @@ def test_the_articles_numbers():
     batch = calculators.minibatch_bytes(128, (3, 244, 244))
     assert round(batch / GIB, 3) == 0.085  # the article's "0.085 GB" is in GiB
     assert round(calculators.ram_bandwidth(1600, 64, channels=4) / GB, 1) == 51.2
-    assert [round(calculators.pcie_bandwidth(g) / GB, 2) for g in (2, 3, 4, 5)] == [8.0, 15.75, 31.51, 63.02]
+    assert [round(calculators.pcie_bandwidth(g) / GB, 2) for g in (2, 3, 4, 5)] == [
+        8.0,
+        15.75,
+        31.51,
+        63.02,
+    ]
     assert round(6.4 * GIB / batch) == 75  # "75 mini-batches per second over 6.4 GB/s", with GiB/s
     assert round(calculators.data_rate(batch, 0.3) / 2**20) == 291  # "290 MB/s": MiB/s
     assert round(calculators.minibatch_bytes(128, (1, 28, 28)) / 1e6, 1) == 0.4  # MNIST
@@ -43,8 +48,14 @@ def test_allreduce_model():
     ("call", "message"),
     [
         (lambda: calculators.minibatch_bytes(-1, (3,)), r"batch_size must be positive, got -1"),
-        (lambda: calculators.minibatch_bytes(8, (3, 4), "int4"), r"dtype must be one of .*, got 'int4'"),
-        (lambda: calculators.pcie_bandwidth(7), r"generation must be one of \[1, 2, 3, 4, 5\], got 7"),
+        (
+            lambda: calculators.minibatch_bytes(8, (3, 4), "int4"),
+            r"dtype must be one of .*, got 'int4'",
+        ),
+        (
+            lambda: calculators.pcie_bandwidth(7),
+            r"generation must be one of \[1, 2, 3, 4, 5\], got 7",
+        ),
         (lambda: calculators.pcie_bandwidth(3, lanes=3), r"lanes must be 1, 2, 4, 8 or 16, got 3"),
         (lambda: calculators.wall_energy(10, 1.2), r"efficiency must be in \(0, 1\], got 1.2"),
         (lambda: calculators.wall_energy(10, 0), r"efficiency must be in \(0, 1\], got 0"),
@@ -68,6 +79,77 @@ def test_roofline():
     assert flops == 2 * 8 * 32 * 32 * 3 * 9
     with pytest.raises(ValueError, match=r"intensity must be positive"):
         roofline.attainable(0, 1, 1)
+
+
+def _roofline_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(6, 4))
+    return plt, ax
+
+
+def test_plot_roofline_names_the_kernels_in_a_legend_clear_of_every_point():
+    # the measurements of one CPU thread, where the three kernels sit close together
+    plt, ax = _roofline_axes()
+    kernels = {
+        "MLP layer": (38.4, 97.3e9),
+        "VGG conv": (139.1, 101.1e9),
+        "LSTM step": (12.2, 32.8e9),
+    }
+    try:
+        ridge = roofline.plot_roofline(ax, 88e9, 23.3e9, kernels)
+        assert ridge == pytest.approx(88 / 23.3)
+        assert not ax.texts  # no annotations that could overlap
+        legend = ax.get_legend()
+        assert [t.get_text() for t in legend.get_texts()] == ["this machine", *kernels]
+        # per kernel: the roof marker, the measured marker and the line between them
+        assert len(ax.get_lines()) == 2 + 3 * len(kernels)
+        colors = {ax.get_lines()[2 + 3 * i].get_color() for i in range(len(kernels))}
+        assert len(colors) == len(kernels)
+        ax.figure.canvas.draw()
+        box = legend.get_window_extent()
+        for intensity, measured in kernels.values():
+            for y in (measured / 1e9, roofline.attainable(intensity, 88e9, 23.3e9) / 1e9):
+                assert not box.contains(*ax.transData.transform((intensity, y)))
+        assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+        assert ax.get_ylabel() == "GFLOP/s"
+    finally:
+        plt.close("all")
+
+
+def test_plot_roofline_without_kernels_draws_the_roof_and_the_ridge_only():
+    plt, ax = _roofline_axes()
+    try:
+        assert roofline.plot_roofline(ax, 1e12, 1e11, {"FFT": (2.0, None)}) == 10.0
+        assert len(ax.get_lines()) == 3 and ax.get_legend() is not None
+        _, ax = plt.subplots()
+        roofline.plot_roofline(ax, 1e12, 1e11)
+        assert len(ax.get_lines()) == 2 and ax.get_legend() is None
+    finally:
+        plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (("axes", 1e9, 1e9), TypeError, r"ax must be a matplotlib Axes, got str"),
+        ((None, 0.0, 1e9), ValueError, r"peak_flops must be positive, got 0.0"),
+        ((None, 1e9, -1.0), ValueError, r"bandwidth must be positive, got -1.0"),
+        ((None, 1e9, 1e9, [(1.0, None)]), TypeError, r"kernels must be a dict or None, got list"),
+        ((None, 1e9, 1e9, {"a": 1.0}), TypeError, r"kernels\['a'\] must be a pair \(intensity, measured\)"),
+        ((None, 1e9, 1e9, {"a": (0.0, None)}), ValueError, r"intensity must be positive, got 0.0"),
+    ],
+)  # fmt: skip
+def test_plot_roofline_rejects_bad_arguments(args, error, message):
+    plt, ax = _roofline_axes()
+    try:
+        with pytest.raises(error, match=message):
+            roofline.plot_roofline(ax if args[0] is None else args[0], *args[1:])
+    finally:
+        plt.close("all")
 
 
 def test_measurements_are_positive_and_finite():

@@ -38,7 +38,9 @@ def float64():
 
 def test_power_iteration_converges_to_the_largest_singular_value():
     W = torch.randn(6, 4)
-    sigma, _, _ = power_iteration(W, torch.nn.functional.normalize(torch.randn(6), dim=0), n_iter=200)
+    sigma, _, _ = power_iteration(
+        W, torch.nn.functional.normalize(torch.randn(6), dim=0), n_iter=200
+    )
     assert sigma.item() == pytest.approx(torch.linalg.matrix_norm(W, 2).item(), rel=1e-10)
 
 
@@ -52,7 +54,10 @@ def test_spectral_norm_bounds_the_layer(coeff):
     for _ in range(100):
         conv(torch.randn(1, 2, 5, 5))
     w = conv.normalized_weight().detach()
-    columns = [torch.nn.functional.conv2d(e.reshape(1, 2, 5, 5), w, padding=1).flatten() for e in torch.eye(50)]
+    columns = [
+        torch.nn.functional.conv2d(e.reshape(1, 2, 5, 5), w, padding=1).flatten()
+        for e in torch.eye(50)
+    ]
     assert torch.linalg.matrix_norm(torch.stack(columns, dim=1), 2).item() <= coeff + 1e-4
 
 
@@ -93,7 +98,9 @@ def test_power_series_matches_slogdet_within_the_truncation_bound():
     block = _block(0.8)
     x = torch.randn(4, 3)
     exact = ld.exact_logdet(block.g, x).detach()
-    J = torch.stack([torch.autograd.functional.jacobian(lambda v: block.g(v[None])[0], row) for row in x])
+    J = torch.stack(
+        [torch.autograd.functional.jacobian(lambda v: block.g(v[None])[0], row) for row in x]
+    )
     L = torch.linalg.matrix_norm(J, 2).max().item()
     for n in (1, 2, 5, 10):
         series = sum((-1) ** (k + 1) / k * torch.linalg.matrix_power(J, k).diagonal(dim1=1, dim2=2).sum(dim=1)
@@ -107,7 +114,9 @@ def test_hutchinson_and_roulette_are_unbiased():
     x = torch.randn(2, 3)
     exact = ld.exact_logdet(block.g, x).detach()
     g = torch.Generator().manual_seed(1)
-    draws = torch.stack([ld.russian_roulette_logdet(block.g, x, generator=g)[0].detach() for _ in range(3000)])
+    draws = torch.stack(
+        [ld.russian_roulette_logdet(block.g, x, generator=g)[0].detach() for _ in range(3000)]
+    )
     standard_error = draws.std(dim=0) / math.sqrt(len(draws))
     assert ((draws.mean(dim=0) - exact).abs() <= 3 * standard_error).all()
     series = ld.power_series_logdet(block.g, x, n_terms=30, n_samples=3000, generator=g).detach()
@@ -117,26 +126,40 @@ def test_hutchinson_and_roulette_are_unbiased():
 def test_neumann_surrogate_gradient_matches_the_exact_gradient():
     block = _block(0.7)
     x = torch.randn(1, 3)
-    params = [p for name, p in block.g.named_parameters() if "weight" in name]  # the last bias does not enter J
+    params = [
+        p for name, p in block.g.named_parameters() if "weight" in name
+    ]  # the last bias does not enter J
     exact = torch.autograd.grad(ld.exact_logdet(block.g, x).sum(), params)
     g = torch.Generator().manual_seed(2)
     total = [torch.zeros_like(p) for p in params]
     n = 2000
     for _ in range(n):
-        grads = torch.autograd.grad(ld.neumann_gradient_surrogate(block.g, x, n_terms=30, generator=g).sum(), params)
+        grads = torch.autograd.grad(
+            ld.neumann_gradient_surrogate(block.g, x, n_terms=30, generator=g).sum(), params
+        )
         total = [t + gr / n for t, gr in zip(total, grads, strict=True)]
-    errors = [(t - e).abs().max().item() / (e.abs().max().item() + 1e-3) for t, e in zip(total, exact, strict=True)]
+    errors = [
+        (t - e).abs().max().item() / (e.abs().max().item() + 1e-3)
+        for t, e in zip(total, exact, strict=True)
+    ]
     assert max(errors) < 0.15
 
 
 def _actnorm_flow():
     model = IResNetFlow(2, n_blocks=2, hidden=16, actnorm=True)
-    model.forward_and_logdet(torch.randn(64, 2) * torch.tensor([2.0, 0.5]) + 1)  # the first batch sets the ActNorms
+    model.forward_and_logdet(
+        torch.randn(64, 2) * torch.tensor([2.0, 0.5]) + 1
+    )  # the first batch sets the ActNorms
     return model
 
 
 @pytest.mark.parametrize(
-    "flow", [lambda: IResNetFlow(2, n_blocks=2, hidden=16), _actnorm_flow, lambda: AffineCouplingFlow(2, 4, 16)]
+    "flow",
+    [
+        lambda: IResNetFlow(2, n_blocks=2, hidden=16),
+        _actnorm_flow,
+        lambda: AffineCouplingFlow(2, 4, 16),
+    ],
 )
 def test_flow_density_integrates_to_one_and_inverts(flow):
     model = flow().eval()
@@ -153,7 +176,9 @@ def test_flow_density_integrates_to_one_and_inverts(flow):
 @pytest.mark.parametrize("dim", [2, 3])  # the closed-form 2 x 2 determinant and slogdet
 def test_flow_log_prob_matches_an_exact_jacobian(dim):
     model = IResNetFlow(dim, n_blocks=2, hidden=16, actnorm=True)
-    model.forward_and_logdet(torch.randn(32, dim) * 3)  # initializes the ActNorms away from the identity
+    model.forward_and_logdet(
+        torch.randn(32, dim) * 3
+    )  # initializes the ActNorms away from the identity
     model.eval()
     x = torch.randn(3, dim)
 
@@ -172,13 +197,17 @@ def test_forward_and_jacobian_matches_autograd():
     y, jac = block.forward_and_jacobian(x)
     torch.testing.assert_close(y, block(x))
     for row, J in zip(x, jac, strict=True):
-        torch.testing.assert_close(J, torch.autograd.functional.jacobian(lambda v: block(v[None])[0], row))
+        torch.testing.assert_close(
+            J, torch.autograd.functional.jacobian(lambda v: block(v[None])[0], row)
+        )
     act = LipSwish()
     t = torch.linspace(-6, 6, 50, requires_grad=True)
     value, slope = act.value_and_derivative(t)
     torch.testing.assert_close(value, act(t))
     torch.testing.assert_close(slope, torch.autograd.grad(act(t).sum(), t)[0])
-    tanh_block = InvertibleResidualBlock(torch.nn.Sequential(SpectralNormLinear(2, 2), torch.nn.Tanh()))
+    tanh_block = InvertibleResidualBlock(
+        torch.nn.Sequential(SpectralNormLinear(2, 2), torch.nn.Tanh())
+    )
     with pytest.raises(TypeError, match="got Tanh"):
         tanh_block.forward_and_jacobian(x[:, :2])
 
@@ -201,7 +230,9 @@ def test_fit_flow_lowers_the_nll_and_the_grid_matches_log_prob():
     assert losses[-10:].mean() < losses[:10].mean() - 0.5
     xs, logp = log_density_grid(flow.log_prob, lim=2.0, n=5)
     assert logp.shape == (5, 5)
-    torch.testing.assert_close(logp[1, 3], flow.log_prob(torch.stack([xs[3], xs[1]])[None])[0].detach())
+    torch.testing.assert_close(
+        logp[1, 3], flow.log_prob(torch.stack([xs[3], xs[1]])[None])[0].detach()
+    )
     with pytest.raises(ValueError, match=r"steps must be in \[1, inf\], got 0"):
         fit_flow(flow, lambda: None, 0)
     with pytest.raises(TypeError, match=r"steps must be an int, got float"):

@@ -150,8 +150,12 @@ def test_every_public_module_declares_all_and_is_in_the_api_reference(path):
     module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
     if path.name != "__init__.py" or module == "nnbook":
         assert "__all__" in names, f"{module} has no __all__"
-    api = (CHAPTERS / "appendix" / "api.md").read_text()
-    assert f".. automodule:: {module}\n" in api, f"{module} is missing from the API reference"
+    pages = [
+        page.name
+        for page in sorted((CHAPTERS / "appendix" / "api").glob("*.md"))
+        if f".. automodule:: {module}\n" in page.read_text()
+    ]
+    assert len(pages) == 1, f"{module} must be on exactly one API reference page, is on {pages}"
 
 
 def _equations():
@@ -221,7 +225,12 @@ def test_only_solutions_are_folded():
     """The book's fold button reads "Show solution" (_config.yml), so only solutions fold."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
     assert config["nb_code_prompt_show"] == "Show solution"
-    folded = [p.name for p in _notebooks() for c in _code_cells(p) if "hide-input" in c["metadata"].get("tags", [])]
+    folded = [
+        p.name
+        for p in _notebooks()
+        for c in _code_cells(p)
+        if "hide-input" in c["metadata"].get("tags", [])
+    ]
     assert folded and set(folded) == {"exercises.ipynb"}
 
 
@@ -234,3 +243,82 @@ def test_notebooks_read_no_repository_files(path):
     """Data ships inside nnbook or is generated, so a notebook runs wherever it is copied."""
     found = _code_lines_matching(path, REPOSITORY_PATH)
     assert not found, f"paths into the repository: {found}"
+
+
+#: The longest code cell a reader sees; longer ones hide the experiment in plumbing.
+MAX_VISIBLE_LINES = 24
+#: Printed output fits the 80 columns the code is formatted to.
+MAX_OUTPUT_COLUMNS = 80
+
+
+def _visible_code(nb):
+    return [
+        c
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "remove-cell" not in c["metadata"].get("tags", [])
+    ]
+
+
+def _book_markdown():
+    texts = [p.read_text() for p in CHAPTERS.rglob("*.md")]
+    for path in _notebooks():
+        nb = json.loads(path.read_text())
+        texts += ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_figure_is_numbered_captioned_and_cited(path):
+    """A cell that draws carries ``mystnb.figure`` (name and caption); the text cites it."""
+    nb = json.loads(path.read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        if not images:
+            continue
+        where = f"cell {cell.get('id')}"
+        assert len(images) == 1, f"{where} draws {len(images)} figures; one per cell"
+        figure = cell["metadata"].get("mystnb", {}).get("figure", {})
+        name, caption = figure.get("name", ""), figure.get("caption", "")
+        assert re.fullmatch(r"fig-[a-z]+-[a-z0-9-]+", name), f"{where}: figure name {name!r}"
+        assert len(caption.split()) >= 8, f"{where}: caption too short: {caption!r}"
+        assert f"{{numref}}`{name}`" in text, f"{where}: the text never cites {name}"
+
+
+def test_figure_names_are_unique_across_the_book():
+    names = []
+    for path in _notebooks():
+        nb = json.loads(path.read_text())
+        names += [
+            c["metadata"]["mystnb"]["figure"]["name"]
+            for c in nb["cells"]
+            if c["metadata"].get("mystnb", {}).get("figure", {}).get("name")
+        ]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_visible_cells_are_short_and_their_output_fits_80_columns(path):
+    nb = json.loads(path.read_text())
+    for cell in _visible_code(nb):
+        lines = "".join(cell["source"]).splitlines()
+        assert len(lines) <= MAX_VISIBLE_LINES, f"cell {cell.get('id')} has {len(lines)} lines"
+        if "nbval-ignore-output" in cell["metadata"].get("tags", []):
+            continue  # a timing cell prints the machine's numbers, whatever their width
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) or "".join(
+                output.get("data", {}).get("text/plain", "")
+            )
+            text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # colour codes take no room
+            wide = [line for line in text.splitlines() if len(line) > MAX_OUTPUT_COLUMNS]
+            assert not wide, f"cell {cell.get('id')} prints {len(wide[0])} columns: {wide[0]!r}"
+
+
+def test_numbers_in_the_prose_are_written_for_people():
+    """No {glue:text} in e-notation, and no hand-written 1e-8 or 2e+13 in the text."""
+    text = _book_markdown()
+    assert not re.findall(r"\{glue:text\}`[^`]*:[^`]*[eEgG]`", text)
+    prose = re.sub(r"`[^`]*`|\$[^$]*\$", "", text)  # code and math may say 1e-8
+    assert not re.findall(r"(?<![\w.])\d+(\.\d+)?e[+-]?\d+\b", prose)

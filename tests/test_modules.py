@@ -19,7 +19,10 @@ def test_handwritten_lenet_matches_torch(batch_norm):
     ours = LeNet5(batch_norm=batch_norm, handwritten=True).double()
     theirs = LeNet5(batch_norm=batch_norm).double()
     theirs.load_state_dict(ours.state_dict())
-    x, y = _randn(6, 1, 28, 28), torch.randint(0, 10, (6,), generator=torch.Generator().manual_seed(1))
+    x, y = (
+        _randn(6, 1, 28, 28),
+        torch.randint(0, 10, (6,), generator=torch.Generator().manual_seed(1)),
+    )
     F.cross_entropy(ours(x), y).backward()
     F.cross_entropy(theirs(x), y).backward()
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):
@@ -35,5 +38,6 @@ def test_pooling_and_batch_norm_functions_pass_gradcheck():
     assert torch.autograd.gradcheck(lambda t: conv.MaxPool2dFunction.apply(t, 2, None, 0), (x,))
     gamma, beta = _randn(3, seed=1).requires_grad_(), _randn(3, seed=2).requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda t, g, b: conv.BatchNorm2dFunction.apply(t, g, b, None, None, True, 0.1, 1e-5), (x, gamma, beta)
+        lambda t, g, b: conv.BatchNorm2dFunction.apply(t, g, b, None, None, True, 0.1, 1e-5),
+        (x, gamma, beta),
     )

@@ -80,7 +80,9 @@ def wheel(tmp_path_factory):
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source)
-    shutil.copytree(ROOT / "nnbook", source / "nnbook", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "nnbook", source / "nnbook", ignore=shutil.ignore_patterns("__pycache__")
+    )
     out = tmp_path_factory.mktemp("dist")
     _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, source])
     (path,) = out.glob("nnbook-*.whl")
@@ -91,10 +93,15 @@ def test_the_wheel_holds_the_package_and_nothing_else(wheel):
     assert wheel.name == f"nnbook-{nnbook.__version__}-py3-none-any.whl"
     names = set(zipfile.ZipFile(wheel).namelist())
     info = {n for n in names if n.startswith(f"nnbook-{nnbook.__version__}.dist-info/")}
+    # The package's modules and its one data file; the formatter's settings and cache
+    # (nnbook/ruff.toml, .ruff_cache) are the repository's, not the reader's.
     package = {
         p.relative_to(ROOT).as_posix()
         for p in (ROOT / "nnbook").rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and ".ruff_cache" not in p.parts
+        and p.suffix in (".py", ".json")
     }
     assert names - info == package
     metadata = zipfile.ZipFile(wheel).read(f"nnbook-{nnbook.__version__}.dist-info/METADATA")
@@ -141,7 +148,10 @@ def test_binder_installs_torchs_cpu_build_and_the_notebooks_extra_only():
         if line.split("#")[0].strip()
     ]
     torch_pin = next(line for line in requirements if line.startswith("torch=="))
-    assert torch_pin.endswith("+cpu") and "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
+    assert (
+        torch_pin.endswith("+cpu")
+        and "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
+    )
     assert torch_pin.removesuffix("+cpu") in _pins(("torch",))  # the version the book pins
     post_build = (binder / "postBuild").read_text()
     assert 'pip install --no-cache-dir ".[notebooks]"' in post_build

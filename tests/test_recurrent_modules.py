@@ -45,16 +45,23 @@ def test_modules_match_torch_forward_and_backward(c):
     x = randn(*shape, seed=c["seed"])
     n_states = 2 if c["kind"] == "LSTM" else 1
     directions = 2 if c["bidirectional"] else 1
-    states = [randn(c["layers"] * directions, c["B"], c["H"], seed=c["seed"] + k + 1) for k in range(n_states)]
+    states = [
+        randn(c["layers"] * directions, c["B"], c["H"], seed=c["seed"] + k + 1)
+        for k in range(n_states)
+    ]
     results = []
     for module in (ours, theirs):
         xs = x.clone().requires_grad_()
         hx = [s.clone().requires_grad_() for s in states] if c["state"] else None
         out, final = module(xs, None if hx is None else (tuple(hx) if n_states == 2 else hx[0]))
         finals = final if n_states == 2 else (final,)
-        loss = (out * randn(*out.shape, seed=7)).sum() + sum((f * randn(*f.shape, seed=8)).sum() for f in finals)
+        loss = (out * randn(*out.shape, seed=7)).sum() + sum(
+            (f * randn(*f.shape, seed=8)).sum() for f in finals
+        )
         loss.backward()
-        grads = [xs.grad] + ([h.grad for h in hx] if hx else []) + [p.grad for p in module.parameters()]
+        grads = (
+            [xs.grad] + ([h.grad for h in hx] if hx else []) + [p.grad for p in module.parameters()]
+        )
         results.append(([out, *finals], grads))
     (outs, grads), (outs_t, grads_t) = results
     for a, b in zip(outs, outs_t, strict=True):
@@ -74,13 +81,20 @@ def test_state_dict_copies_both_ways():
 
 def test_module_bad_input():
     lstm = modules.LSTM(3, 4, num_layers=2)
-    with pytest.raises(ValueError, match=r"input must have 3 dimensions \(\*, \*, \*\), got 2: \(5, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"input must have 3 dimensions \(\*, \*, \*\), got 2: \(5, 3\)"
+    ):
         lstm(torch.zeros(5, 3))
-    with pytest.raises(ValueError, match=r"x has 7 features per step \(shape \(5, 2, 7\)\), but weight_ih expects 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"x has 7 features per step \(shape \(5, 2, 7\)\), but weight_ih expects 3",
+    ):
         lstm(torch.zeros(5, 2, 7))
     with pytest.raises(ValueError, match=r"h0 must have shape \(2, 2, 4\), got \(1, 2, 4\)"):
         lstm(torch.zeros(5, 2, 3), (torch.zeros(1, 2, 4), torch.zeros(2, 2, 4)))
-    with pytest.raises(ValueError, match=r"input must hold at least one time step, got shape \(0, 2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"input must hold at least one time step, got shape \(0, 2, 3\)"
+    ):
         lstm(torch.zeros(0, 2, 3))
     with pytest.raises(ValueError, match=r"nonlinearity must be 'tanh', got 'relu'"):
         modules.RNN(3, 4, nonlinearity="relu")
@@ -98,7 +112,9 @@ def test_time_distributed_shares_one_layer_across_steps(batch_first):
     for t in range(7):
         torch.testing.assert_close(y[t], dense(x[t]))
     assert sum(p.numel() for p in wrapped.parameters()) == 5 * 2 + 2
-    with pytest.raises(ValueError, match=r"x must have at least 3 dimensions \(T, B, features\), got 2: \(3, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"x must have at least 3 dimensions \(T, B, features\), got 2: \(3, 5\)"
+    ):
         wrapped(x[0])
 
 
@@ -118,9 +134,14 @@ def test_checkpoint_errors(tmp_path):
     (tmp_path / "corrupted.pt").write_bytes(blob[:100] + b"\x00" * 200 + blob[300:])
     (tmp_path / "text.pt").write_bytes(b"not a checkpoint")
     for name in ("truncated", "corrupted", "text"):
-        with pytest.raises(checkpoint.CheckpointError, match=rf"{name}.pt' \(\d+ bytes\) is not a readable checkpoint"):
+        with pytest.raises(
+            checkpoint.CheckpointError,
+            match=rf"{name}.pt' \(\d+ bytes\) is not a readable checkpoint",
+        ):
             checkpoint.load(torch.nn.LSTM(2, 3), tmp_path / f"{name}.pt")
-    with pytest.raises(checkpoint.CheckpointError, match=r"does not fit LSTM: size mismatch for weight_ih_l0"):
+    with pytest.raises(
+        checkpoint.CheckpointError, match=r"does not fit LSTM: size mismatch for weight_ih_l0"
+    ):
         checkpoint.load(torch.nn.LSTM(2, 4), path)
     with pytest.raises(FileNotFoundError, match=r"no checkpoint at"):
         checkpoint.load(torch.nn.LSTM(2, 3), tmp_path / "missing.pt")
@@ -161,7 +182,9 @@ def test_series_and_windows():
     assert data.co2().shape == (526,) and not data.co2().isnan().any()
     X, y = data.windows(torch.arange(6.0), 2)
     assert X.tolist() == [[0, 1], [1, 2], [2, 3], [3, 4]] and y.tolist() == [2, 3, 4, 5]
-    with pytest.raises(ValueError, match=r"length must be an int in \[1, 5\] for a series of 6 values, got 6"):
+    with pytest.raises(
+        ValueError, match=r"length must be an int in \[1, 5\] for a series of 6 values, got 6"
+    ):
         data.windows(torch.arange(6.0), 6)
     with pytest.raises(ValueError, match=r"series must be a 1-D tensor, got \(2, 3\)"):
         data.windows(torch.zeros(2, 3), 1)

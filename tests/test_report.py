@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from nnbook.report import below, between, spread
+from nnbook.report import below, between, human, spread
 
 pytestmark = pytest.mark.spine
 
@@ -62,7 +62,11 @@ def test_between_checks_and_formats_a_range():
     ("kwargs", "error", "message"),
     [
         ({}, ValueError, "between needs low, high or both, got neither"),
-        ({"low": 0.3, "high": 0.2}, ValueError, r"low must be below high, got low=0.3 and high=0.2"),
+        (
+            {"low": 0.3, "high": 0.2},
+            ValueError,
+            r"low must be below high, got low=0.3 and high=0.2",
+        ),
         ({"low": math.nan}, ValueError, "low"),
         ({"high": "1"}, TypeError, "high"),
     ],
@@ -70,3 +74,39 @@ def test_between_checks_and_formats_a_range():
 def test_between_rejects_bad_bounds(kwargs, error, message):
     with pytest.raises(error, match=message):
         between(0.1, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [
+        (9.51e-7, 2, "9.5 × 10⁻⁷"),
+        (2e13, 1, "2 × 10¹³"),
+        (2.04e13, 2, "2.0 × 10¹³"),
+        (12345.0, 2, "12,000"),
+        (999999.0, 2, "1.0 × 10⁶"),
+        (0.001, 2, "0.0010"),
+        (0.000951, 2, "9.5 × 10⁻⁴"),
+        (-0.0341, 2, "−0.034"),
+        (3.0, 3, "3.00"),
+        (840, 3, "840"),
+        (0.0, 2, "0"),
+        (torch.tensor(2.5e-9), 2, "2.5 × 10⁻⁹"),
+    ],
+)
+def test_human_writes_numbers_for_the_reader(value, digits, text):
+    assert human(value, digits) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "error", "message"),
+    [
+        (math.nan, 2, ValueError, "value must be a number, got nan"),
+        (math.inf, 2, ValueError, "value must be finite, got inf"),
+        ("1e-7", 2, TypeError, "value must be a"),
+        (1e-7, 0, ValueError, "digits must be at least 1, got 0"),
+        (1e-7, 2.0, TypeError, "digits must be an int, got float"),
+    ],
+)
+def test_human_rejects_bad_input_by_name(value, digits, error, message):
+    with pytest.raises(error, match=message):
+        human(value, digits)

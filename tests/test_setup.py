@@ -139,7 +139,9 @@ def test_setup_warns_once_when_the_page_was_made_with_another_version(monkeypatc
         warnings.simplefilter("error")
         nnbook.setup()  # the same version: silent
     monkeypatch.setenv("NNBOOK_PAGE_VERSION", "0.0.1")
-    with pytest.warns(UserWarning, match=r"made with nnbook 0\.0\.1, and nnbook .* is installed") as caught:
+    with pytest.warns(
+        UserWarning, match=r"made with nnbook 0\.0\.1, and nnbook .* is installed"
+    ) as caught:
         nnbook.setup()
     assert "nnbook@v0.0.1" in str(caught[0].message)
     with warnings.catch_warnings():

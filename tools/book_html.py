@@ -1,6 +1,7 @@
 """A Sphinx extension for the book's HTML: the package version, and each inline script once.
 
-The footer of every page names the version of nnbook the book was made with, and
+The footer of every page names the version of nnbook the book was made with, the
+launch buttons open that version's notebooks (its release tag ``v<version>``), and
 ``{{ version }}`` in a page's Markdown is that version (a MyST substitution), read from
 ``nnbook/__init__.py`` so that it is written in one place only.
 
@@ -17,11 +18,21 @@ With the pinned Jupyter Book 1 stack, the inline configuration scripts of sphinx
 and sphinx-togglebutton are emitted twice per page (once with filename None, once with
 ""). The second ``const THEBE_JS_URL`` declaration is a JavaScript error in every page,
 which the browser test reports.
+
+Every page gets a ``<meta name="description">``: the first paragraph of its text, cut
+at a word near 160 characters, which search engines and link previews show.
+
+sphinx-mathjax-offline copies all of MathJax 3 (24 MB) into ``_static/mathjax``. The book
+loads ``tex-chtml.js`` only, with the CommonHTML fonts, the TeX extensions it autoloads,
+and the menu's accessibility tools (assistive MathML, the explorer and its speech rule
+engine), which load when a reader turns them on. The rest is removed after the build.
 """
 
 from __future__ import annotations
 
+import html
 import re
+import shutil
 from pathlib import Path
 
 from execute_notebooks import version as nnbook_version  # tools/ is on the path
@@ -33,6 +44,9 @@ def _add_version(app, config):
     options = dict(config.html_theme_options)
     footer = options.get("extra_footer", "")
     options["extra_footer"] = f"{footer}<p>This is nnbook {version}.</p>"
+    # The Colab and Binder buttons open the notebook of this version (its release tag),
+    # whose first cell installs the same version: the reader runs what the page shows.
+    options["repository_branch"] = f"v{version}"
     config.html_theme_options = options
 
 
@@ -70,8 +84,59 @@ def _remove_pst_headers(app, exception):
             page.write_text(fixed, encoding="utf-8")
 
 
+#: What the book's pages load from MathJax, relative to ``_static/mathjax``.
+MATHJAX_KEEP = ("tex-chtml.js", "output/chtml", "input/tex/extensions", "ui", "a11y", "sre")
+
+
+def prune_mathjax(folder: Path) -> None:
+    """Remove from ``folder`` (a copy of MathJax 3) everything but :data:`MATHJAX_KEEP`."""
+    keep = {Path(k) for k in MATHJAX_KEEP}
+    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        rel = path.relative_to(folder)
+        if any(rel == k or k in rel.parents for k in keep):
+            continue
+        if any(rel in k.parents for k in keep):
+            continue  # a folder on the way to something kept
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def _prune_mathjax(app, exception):
+    if exception is None and app.builder.format == "html":
+        folder = Path(app.outdir) / "_static" / "mathjax"
+        if folder.is_dir():
+            prune_mathjax(folder)
+
+
+_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+
+
+def description(body: str, limit: int = 160) -> str:
+    """The first paragraph of a page's HTML ``body`` as plain text, at most ``limit`` long."""
+    for match in _PARAGRAPH.finditer(body):
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).split())
+        text = re.sub(r"\\\(.*?\\\)", "…", text)  # inline math reads badly as text
+        if len(text) < 40:
+            continue
+        if len(text) > limit:
+            text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+        return text
+    return ""
+
+
+def _add_description(app, pagename, templatename, context, doctree):
+    text = description(context.get("body", ""))
+    if text:
+        meta = f'<meta name="description" content="{html.escape(text, quote=True)}" />\n'
+        context["metatags"] = context.get("metatags", "") + meta
+
+
 def setup(app):
     app.connect("build-finished", _remove_pst_headers)
+    app.connect("build-finished", _prune_mathjax)
+    app.connect("html-page-context", _add_description)
     app.connect("config-inited", _add_version)
     # Early: a later handler may end the event by returning a template name.
     app.connect("html-page-context", _dedupe_scripts, priority=100)

@@ -46,10 +46,22 @@ im2col = register(
         equation="eq-cnn-im2col",
         reference=conv.im2col,
         cases=lambda rng: [
-            Case("one 4x4 channel, 3x3 kernel", (_randn(rng, 1, 1, 4, 4), 3, 1, 0)),
-            Case("two images, two channels, padding 1", (_randn(rng, 2, 2, 5, 5), 3, 1, 1)),
-            Case("stride 2, a 2x3 kernel", (_randn(rng, 1, 3, 6, 7), (2, 3), 2, 0)),
-            Case("bad input: kernel larger than the input", (_randn(rng, 1, 1, 3, 3), 5, 1, 0)),
+            Case(
+                "one 4x4 channel, 3x3 kernel",
+                (_randn(rng, 1, 1, 4, 4), 3, 1, 0),
+            ),
+            Case(
+                "two images, two channels, padding 1",
+                (_randn(rng, 2, 2, 5, 5), 3, 1, 1),
+            ),
+            Case(
+                "stride 2, a 2x3 kernel",
+                (_randn(rng, 1, 3, 6, 7), (2, 3), 2, 0),
+            ),
+            Case(
+                "bad input: kernel larger than the input",
+                (_randn(rng, 1, 1, 3, 3), 5, 1, 0),
+            ),
         ],
     )
 )
@@ -57,7 +69,9 @@ im2col = register(
 
 def _max_pool_backward(x, dout, kernel):
     out, cache = conv.max_pool2d_forward(x, kernel)
-    validate.tensor("dout", dout, shape=tuple(out.shape), dims={"dtype": x.dtype})
+    validate.tensor(
+        "dout", dout, shape=tuple(out.shape), dims={"dtype": x.dtype}
+    )
     return conv.max_pool2d_backward(dout, cache)
 
 
@@ -72,18 +86,34 @@ max_pool_backward = register(
         equation="eq-cnn-maxpool",
         reference=_max_pool_backward,
         cases=lambda rng: [
-            Case("one 4x4 map, 2x2 windows", (_randn(rng, 1, 1, 4, 4), _randn(rng, 1, 1, 2, 2), 2)),
-            Case("a batch of two, three channels", (_randn(rng, 2, 3, 6, 6), _randn(rng, 2, 3, 3, 3), 2)),
-            Case("3x3 windows on a 7x7 map (the border is dropped)",
-                 (_randn(rng, 1, 1, 7, 7), _randn(rng, 1, 1, 2, 2), 3)),
-            Case("bad input: dout of the wrong shape", (_randn(rng, 1, 1, 4, 4), _randn(rng, 1, 1, 4, 4), 2)),
-        ],  # fmt: skip
+            Case(
+                "one 4x4 map, 2x2 windows",
+                (_randn(rng, 1, 1, 4, 4), _randn(rng, 1, 1, 2, 2), 2),
+            ),
+            Case(
+                "a batch of two, three channels",
+                (_randn(rng, 2, 3, 6, 6), _randn(rng, 2, 3, 3, 3), 2),
+            ),
+            Case(
+                "3x3 windows on a 7x7 map (the border is dropped)",
+                (_randn(rng, 1, 1, 7, 7), _randn(rng, 1, 1, 2, 2), 3),
+            ),
+            Case(
+                "bad input: dout of the wrong shape",
+                (_randn(rng, 1, 1, 4, 4), _randn(rng, 1, 1, 4, 4), 2),
+            ),
+        ],
     )
 )
 
 
 def _conv_parameters(c_in, c_out, kh, kw, bias=True):
-    for name, value in (("c_in", c_in), ("c_out", c_out), ("kh", kh), ("kw", kw)):
+    for name, value in (
+        ("c_in", c_in),
+        ("c_out", c_out),
+        ("kh", kh),
+        ("kw", kw),
+    ):
         validate.number(name, value, low=1, integer=True)
     return c_out * (c_in * kh * kw + (1 if bias else 0))
 

@@ -11,7 +11,13 @@ import torch
 from nnbook import feedforward as ff
 from nnbook.check import Case, Exercise, register
 
-__all__ = ["ce_gradient", "elu_derivative", "inverted_dropout", "linear_backward", "weighted_sum"]
+__all__ = [
+    "ce_gradient",
+    "elu_derivative",
+    "inverted_dropout",
+    "linear_backward",
+    "weighted_sum",
+]
 
 
 def _randn(rng, *shape, scale=1.0):
@@ -20,12 +26,26 @@ def _randn(rng, *shape, scale=1.0):
 
 def _weighted_sum_cases(rng):
     return [
-        Case("one sample, 3 inputs, 2 neurons", (_randn(rng, 1, 3), _randn(rng, 2, 3), _randn(rng, 2))),
-        Case("a mini-batch of 4 samples", (_randn(rng, 4, 5), _randn(rng, 3, 5), _randn(rng, 3))),
-        Case("no bias term (e = 0)", (_randn(rng, 4, 5), _randn(rng, 3, 5), None)),
-        Case("a single neuron", (_randn(rng, 6, 2), _randn(rng, 1, 2), _randn(rng, 1))),
-        Case("bad input: W has the wrong width", (_randn(rng, 4, 5), _randn(rng, 3, 4), _randn(rng, 3))),
-    ]  # fmt: skip
+        Case(
+            "one sample, 3 inputs, 2 neurons",
+            (_randn(rng, 1, 3), _randn(rng, 2, 3), _randn(rng, 2)),
+        ),
+        Case(
+            "a mini-batch of 4 samples",
+            (_randn(rng, 4, 5), _randn(rng, 3, 5), _randn(rng, 3)),
+        ),
+        Case(
+            "no bias term (e = 0)", (_randn(rng, 4, 5), _randn(rng, 3, 5), None)
+        ),
+        Case(
+            "a single neuron",
+            (_randn(rng, 6, 2), _randn(rng, 1, 2), _randn(rng, 1)),
+        ),
+        Case(
+            "bad input: W has the wrong width",
+            (_randn(rng, 4, 5), _randn(rng, 3, 4), _randn(rng, 3)),
+        ),
+    ]
 
 
 weighted_sum = register(
@@ -52,8 +72,14 @@ def _elu_cases(rng):
     return [
         Case("mixed signs", (_randn(rng, 4, 3, scale=2),)),
         Case("alpha = 0.5", (_randn(rng, 5, scale=2), 0.5)),
-        Case("exactly zero uses the left branch", (torch.zeros(3, dtype=torch.float64), 2.0)),
-        Case("very negative inputs", (torch.tensor([-1e3, -50.0, -1.0], dtype=torch.float64),)),
+        Case(
+            "exactly zero uses the left branch",
+            (torch.zeros(3, dtype=torch.float64), 2.0),
+        ),
+        Case(
+            "very negative inputs",
+            (torch.tensor([-1e3, -50.0, -1.0], dtype=torch.float64),),
+        ),
         Case("bad input: negative alpha", (_randn(rng, 3), -1.0)),
     ]
 
@@ -79,11 +105,23 @@ def _linear_backward(delta, h, W):
 
 def _linear_backward_cases(rng):
     return [
-        Case("a mini-batch of 4", (_randn(rng, 4, 3), _randn(rng, 4, 5), _randn(rng, 3, 5))),
-        Case("one sample", (_randn(rng, 1, 2), _randn(rng, 1, 3), _randn(rng, 2, 3))),
-        Case("one output neuron", (_randn(rng, 6, 1), _randn(rng, 6, 4), _randn(rng, 1, 4))),
-        Case("bad input: delta has the wrong width", (_randn(rng, 4, 2), _randn(rng, 4, 5), _randn(rng, 3, 5))),
-    ]  # fmt: skip
+        Case(
+            "a mini-batch of 4",
+            (_randn(rng, 4, 3), _randn(rng, 4, 5), _randn(rng, 3, 5)),
+        ),
+        Case(
+            "one sample",
+            (_randn(rng, 1, 2), _randn(rng, 1, 3), _randn(rng, 2, 3)),
+        ),
+        Case(
+            "one output neuron",
+            (_randn(rng, 6, 1), _randn(rng, 6, 4), _randn(rng, 1, 4)),
+        ),
+        Case(
+            "bad input: delta has the wrong width",
+            (_randn(rng, 4, 2), _randn(rng, 4, 5), _randn(rng, 3, 5)),
+        ),
+    ]
 
 
 linear_backward = register(
@@ -113,8 +151,14 @@ def _ce_cases(rng):
     return [
         Case("a mini-batch of 5, 4 classes", (_randn(rng, 5, 4), labels(5, 4))),
         Case("one sample", (_randn(rng, 1, 3), labels(1, 3))),
-        Case("huge logits (use log-sum-exp)", (_randn(rng, 3, 4, scale=1e4), labels(3, 4))),
-        Case("bad input: a label out of range", (_randn(rng, 2, 3), torch.tensor([0, 3]))),
+        Case(
+            "huge logits (use log-sum-exp)",
+            (_randn(rng, 3, 4, scale=1e4), labels(3, 4)),
+        ),
+        Case(
+            "bad input: a label out of range",
+            (_randn(rng, 2, 3), torch.tensor([0, 3])),
+        ),
     ]
 
 
@@ -144,9 +188,15 @@ def _dropout_cases(rng):
     return [
         Case("p = 0.5", (_randn(rng, 4, 6), mask(4, 6, p=0.5), 0.5)),
         Case("p = 0.2", (_randn(rng, 3, 5), mask(3, 5, p=0.2), 0.2)),
-        Case("p = 0: nothing dropped, nothing scaled", (_randn(rng, 2, 3), torch.ones(2, 3, dtype=torch.bool), 0.0)),
-        Case("bad input: p = 1 would divide by zero", (_randn(rng, 2, 2), torch.zeros(2, 2, dtype=torch.bool), 1.0)),
-    ]  # fmt: skip
+        Case(
+            "p = 0: nothing dropped, nothing scaled",
+            (_randn(rng, 2, 3), torch.ones(2, 3, dtype=torch.bool), 0.0),
+        ),
+        Case(
+            "bad input: p = 1 would divide by zero",
+            (_randn(rng, 2, 2), torch.zeros(2, 2, dtype=torch.bool), 1.0),
+        ),
+    ]
 
 
 inverted_dropout = register(

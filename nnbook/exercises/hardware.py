@@ -20,7 +20,10 @@ minibatch_bytes = register(
         cases=lambda rng: [
             Case("the article's ImageNet batch", (128, (3, 244, 244))),
             Case("MNIST in uint8", (128, (1, 28, 28), "uint8")),
-            Case("a bfloat16 batch of token embeddings", (32, (512, 768), "bfloat16")),
+            Case(
+                "a bfloat16 batch of token embeddings",
+                (32, (512, 768), "bfloat16"),
+            ),
             Case("bad input: a negative batch size", (-8, (3, 32, 32))),
             Case("bad input: an unknown dtype", (8, (3, 32, 32), "int4")),
         ],
@@ -36,7 +39,9 @@ psu_watts = register(
         ),
         reference=calculators.psu_watts,
         cases=lambda rng: [
-            Case("four 250 W GPUs and a 140 W CPU", ([250, 250, 250, 250], 140)),
+            Case(
+                "four 250 W GPUs and a 140 W CPU", ([250, 250, 250, 250], 140)
+            ),
             Case("one RTX 4090, small margin", (450, 125, 100)),
             Case("mixed cards", ([300, 250], 95, 300)),
             Case("bad input: negative CPU watts", ([250], -10)),
@@ -54,8 +59,14 @@ allreduce_time = register(
         ),
         reference=calculators.allreduce_time,
         cases=lambda rng: [
-            Case("ResNet-50 gradients on 4 GPUs over PCIe 3.0", (102_228_128, 4, 15.75e9)),
-            Case("8 GPUs over NVLink, with latency", (102_228_128, 8, 450e9, 5e-6)),
+            Case(
+                "ResNet-50 gradients on 4 GPUs over PCIe 3.0",
+                (102_228_128, 4, 15.75e9),
+            ),
+            Case(
+                "8 GPUs over NVLink, with latency",
+                (102_228_128, 8, 450e9, 5e-6),
+            ),
             Case("one device: nothing to do", (1e9, 1, 10e9)),
             Case("bad input: zero devices", (1e9, 0, 10e9)),
         ],

@@ -8,7 +8,12 @@ import torch.nn.functional as F
 from nnbook import _validate as validate
 from nnbook.check import Case, Exercise, register
 
-__all__ = ["banach_bound", "fixed_point_inverse", "hutchinson_trace", "power_iteration_step"]
+__all__ = [
+    "banach_bound",
+    "fixed_point_inverse",
+    "hutchinson_trace",
+    "power_iteration_step",
+]
 
 
 def _randn(rng, *shape):
@@ -34,9 +39,18 @@ power_iteration_step = register(
         equation="eq-ir-spectral",
         reference=_power_iteration_step,
         cases=lambda rng: [
-            Case("a 3 x 2 matrix", (_randn(rng, 3, 2), F.normalize(_randn(rng, 3), dim=0))),
-            Case("a square matrix", (_randn(rng, 5, 5), F.normalize(_randn(rng, 5), dim=0))),
-            Case("bad input: u of the wrong length", (_randn(rng, 4, 3), _randn(rng, 3))),
+            Case(
+                "a 3 x 2 matrix",
+                (_randn(rng, 3, 2), F.normalize(_randn(rng, 3), dim=0)),
+            ),
+            Case(
+                "a square matrix",
+                (_randn(rng, 5, 5), F.normalize(_randn(rng, 5), dim=0)),
+            ),
+            Case(
+                "bad input: u of the wrong length",
+                (_randn(rng, 4, 3), _randn(rng, 3)),
+            ),
         ],
     )
 )
@@ -69,10 +83,22 @@ fixed_point_inverse = register(
         equation="eq-ir-fixed-point",
         reference=_fixed_point_inverse,
         cases=lambda rng: [
-            Case("one step, 2-D", (_contraction(rng, 2, 0.5), _randn(rng, 3, 2), 1)),
-            Case("fifty steps, Lipschitz 0.9", (_contraction(rng, 4, 0.9), _randn(rng, 5, 4), 50)),
-            Case("zero steps returns y", (_contraction(rng, 3, 0.7), _randn(rng, 2, 3), 0)),
-            Case("bad input: y of width 3 for a 2 x 2 W", (_contraction(rng, 2, 0.5), _randn(rng, 4, 3), 5)),
+            Case(
+                "one step, 2-D",
+                (_contraction(rng, 2, 0.5), _randn(rng, 3, 2), 1),
+            ),
+            Case(
+                "fifty steps, Lipschitz 0.9",
+                (_contraction(rng, 4, 0.9), _randn(rng, 5, 4), 50),
+            ),
+            Case(
+                "zero steps returns y",
+                (_contraction(rng, 3, 0.7), _randn(rng, 2, 3), 0),
+            ),
+            Case(
+                "bad input: y of width 3 for a 2 x 2 W",
+                (_contraction(rng, 2, 0.5), _randn(rng, 4, 3), 5),
+            ),
         ],
     )
 )
@@ -96,16 +122,28 @@ hutchinson_trace = register(
         reference=_hutchinson_trace,
         cases=lambda rng: [
             Case("one Gaussian probe", (_randn(rng, 3, 3), _randn(rng, 1, 3))),
-            Case("many sign probes",
-                 (_randn(rng, 5, 5), (torch.randint(0, 2, (200, 5), generator=rng) * 2 - 1).double())),
-            Case("bad input: probes of width 4 for a 3 x 3 matrix", (_randn(rng, 3, 3), _randn(rng, 10, 4))),
+            Case(
+                "many sign probes",
+                (
+                    _randn(rng, 5, 5),
+                    (
+                        torch.randint(0, 2, (200, 5), generator=rng) * 2 - 1
+                    ).double(),
+                ),
+            ),
+            Case(
+                "bad input: probes of width 4 for a 3 x 3 matrix",
+                (_randn(rng, 3, 3), _randn(rng, 10, 4)),
+            ),
         ],
     )
 )
 
 
 def _banach_bound(lipschitz, first_step, n):
-    validate.number("lipschitz", lipschitz, low=0, high=1, low_open=True, high_open=True)
+    validate.number(
+        "lipschitz", lipschitz, low=0, high=1, low_open=True, high_open=True
+    )
     validate.number("first_step", first_step, low=0)
     validate.number("n", n, low=0, integer=True)
     return lipschitz**n / (1 - lipschitz) * first_step
@@ -128,4 +166,3 @@ banach_bound = register(
         ],
     )
 )
-

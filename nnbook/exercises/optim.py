@@ -12,7 +12,12 @@ from nnbook import _validate as validate
 from nnbook.check import Case, Exercise, register
 from nnbook.optim import SGD, StepLR, rules
 
-__all__ = ["adagrad_step", "adam_bias_correction", "momentum_step", "step_decay"]
+__all__ = [
+    "adagrad_step",
+    "adam_bias_correction",
+    "momentum_step",
+    "step_decay",
+]
 
 
 def _randn(rng, *shape):
@@ -30,11 +35,29 @@ def _momentum_step(theta, grad, buffer, lr, momentum):
 
 def _momentum_cases(rng):
     return [
-        Case("first step: the buffer starts as the gradient", (_randn(rng, 3), _randn(rng, 3), None, 0.1, 0.9)),
-        Case("a later step", (_randn(rng, 2, 2), _randn(rng, 2, 2), _randn(rng, 2, 2), 0.05, 0.9)),
-        Case("momentum 0.5", (_randn(rng, 4), _randn(rng, 4), _randn(rng, 4), 0.2, 0.5)),
-        Case("bad input: negative momentum", (_randn(rng, 2), _randn(rng, 2), None, 0.1, -0.9)),
-    ]  # fmt: skip
+        Case(
+            "first step: the buffer starts as the gradient",
+            (_randn(rng, 3), _randn(rng, 3), None, 0.1, 0.9),
+        ),
+        Case(
+            "a later step",
+            (
+                _randn(rng, 2, 2),
+                _randn(rng, 2, 2),
+                _randn(rng, 2, 2),
+                0.05,
+                0.9,
+            ),
+        ),
+        Case(
+            "momentum 0.5",
+            (_randn(rng, 4), _randn(rng, 4), _randn(rng, 4), 0.2, 0.5),
+        ),
+        Case(
+            "bad input: negative momentum",
+            (_randn(rng, 2), _randn(rng, 2), None, 0.1, -0.9),
+        ),
+    ]
 
 
 momentum_step = register(
@@ -61,11 +84,23 @@ def _adam_bias_correction(m, v, t, beta1, beta2):
 
 def _bias_cases(rng):
     return [
-        Case("the first step", (_randn(rng, 3), _randn(rng, 3).abs(), 1, 0.9, 0.999)),
-        Case("step 10", (_randn(rng, 2, 3), _randn(rng, 2, 3).abs(), 10, 0.9, 0.999)),
-        Case("late in training: almost no correction", (_randn(rng, 3), _randn(rng, 3).abs(), 5000, 0.9, 0.999)),
-        Case("bad input: t = 0 (steps count from 1)", (_randn(rng, 2), _randn(rng, 2).abs(), 0, 0.9, 0.999)),
-    ]  # fmt: skip
+        Case(
+            "the first step",
+            (_randn(rng, 3), _randn(rng, 3).abs(), 1, 0.9, 0.999),
+        ),
+        Case(
+            "step 10",
+            (_randn(rng, 2, 3), _randn(rng, 2, 3).abs(), 10, 0.9, 0.999),
+        ),
+        Case(
+            "late in training: almost no correction",
+            (_randn(rng, 3), _randn(rng, 3).abs(), 5000, 0.9, 0.999),
+        ),
+        Case(
+            "bad input: t = 0 (steps count from 1)",
+            (_randn(rng, 2), _randn(rng, 2).abs(), 0, 0.9, 0.999),
+        ),
+    ]
 
 
 adam_bias_correction = register(
@@ -94,11 +129,28 @@ def _adagrad_cases(rng):
         return torch.zeros(n, dtype=torch.float64)
 
     return [
-        Case("from an empty accumulator", (_randn(rng, 3), _randn(rng, 3), zeros(3), 0.1)),
-        Case("with history", (_randn(rng, 2, 2), _randn(rng, 2, 2), _randn(rng, 2, 2).abs() * 5, 0.5)),
-        Case("a zero gradient leaves theta alone", (_randn(rng, 2), zeros(2), zeros(2), 0.1)),
-        Case("bad input: eps = 0", (_randn(rng, 2), _randn(rng, 2), zeros(2), 0.1, 0.0)),
-    ]  # fmt: skip
+        Case(
+            "from an empty accumulator",
+            (_randn(rng, 3), _randn(rng, 3), zeros(3), 0.1),
+        ),
+        Case(
+            "with history",
+            (
+                _randn(rng, 2, 2),
+                _randn(rng, 2, 2),
+                _randn(rng, 2, 2).abs() * 5,
+                0.5,
+            ),
+        ),
+        Case(
+            "a zero gradient leaves theta alone",
+            (_randn(rng, 2), zeros(2), zeros(2), 0.1),
+        ),
+        Case(
+            "bad input: eps = 0",
+            (_randn(rng, 2), _randn(rng, 2), zeros(2), 0.1, 0.0),
+        ),
+    ]
 
 
 adagrad_step = register(
@@ -118,7 +170,9 @@ adagrad_step = register(
 
 def _step_decay(lr0, gamma, step_size, epoch):
     validate.number("epoch", epoch, low=0, integer=True)
-    schedule = StepLR(SGD([torch.zeros(1)], lr=lr0), step_size=step_size, gamma=gamma)
+    schedule = StepLR(
+        SGD([torch.zeros(1)], lr=lr0), step_size=step_size, gamma=gamma
+    )
     return schedule.lr_at(lr0, epoch)
 
 

@@ -16,7 +16,12 @@ def _randn(rng, *shape):
 
 
 def _weights(rng, gates, D, H):
-    return (_randn(rng, gates * H, D), _randn(rng, gates * H, H), _randn(rng, gates * H), _randn(rng, gates * H))
+    return (
+        _randn(rng, gates * H, D),
+        _randn(rng, gates * H, H),
+        _randn(rng, gates * H),
+        _randn(rng, gates * H),
+    )
 
 
 def _cell_inputs(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, gates):
@@ -33,7 +38,9 @@ def _cell_inputs(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, gates):
 
 def _rnn_step(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     _cell_inputs(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, gates=1)
-    return recurrent.rnn_cell_forward(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)[0]
+    return recurrent.rnn_cell_forward(
+        x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh
+    )[0]
 
 
 rnn_step = register(
@@ -47,11 +54,19 @@ rnn_step = register(
         equation="eq-rnn-cell",
         reference=_rnn_step,
         cases=lambda rng: [
-            Case("one sequence, D = H = 1", (_randn(rng, 1, 1), _randn(rng, 1, 1), *_weights(rng, 1, 1, 1))),
-            Case("a batch of 4, D = 3, H = 5", (_randn(rng, 4, 3), _randn(rng, 4, 5), *_weights(rng, 1, 3, 5))),
-            Case("bad input: x_t has 2 features, weight_ih expects 3",
-                 (_randn(rng, 4, 2), _randn(rng, 4, 5), *_weights(rng, 1, 3, 5))),
-        ],  # fmt: skip
+            Case(
+                "one sequence, D = H = 1",
+                (_randn(rng, 1, 1), _randn(rng, 1, 1), *_weights(rng, 1, 1, 1)),
+            ),
+            Case(
+                "a batch of 4, D = 3, H = 5",
+                (_randn(rng, 4, 3), _randn(rng, 4, 5), *_weights(rng, 1, 3, 5)),
+            ),
+            Case(
+                "bad input: x_t has 2 features, weight_ih expects 3",
+                (_randn(rng, 4, 2), _randn(rng, 4, 5), *_weights(rng, 1, 3, 5)),
+            ),
+        ],
     )
 )
 
@@ -59,7 +74,9 @@ rnn_step = register(
 def _lstm_cell(x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     _cell_inputs(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, gates=4)
     validate.tensor("c_prev", c_prev, shape=tuple(h_prev.shape))
-    h_t, c_t, _ = recurrent.lstm_cell_forward(x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+    h_t, c_t, _ = recurrent.lstm_cell_forward(
+        x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh
+    )
     return h_t, c_t
 
 
@@ -74,12 +91,34 @@ lstm_cell = register(
         equation="eq-lstm-cell",
         reference=_lstm_cell,
         cases=lambda rng: [
-            Case("one unit", (_randn(rng, 1, 1), _randn(rng, 1, 1), _randn(rng, 1, 1), *_weights(rng, 4, 1, 1))),
-            Case("a batch of 3, D = 2, H = 4",
-                 (_randn(rng, 3, 2), _randn(rng, 3, 4), _randn(rng, 3, 4), *_weights(rng, 4, 2, 4))),
-            Case("bad input: the weights of an RNN (H rows, not 4 H)",
-                 (_randn(rng, 3, 2), _randn(rng, 3, 4), _randn(rng, 3, 4), *_weights(rng, 1, 2, 4))),
-        ],  # fmt: skip
+            Case(
+                "one unit",
+                (
+                    _randn(rng, 1, 1),
+                    _randn(rng, 1, 1),
+                    _randn(rng, 1, 1),
+                    *_weights(rng, 4, 1, 1),
+                ),
+            ),
+            Case(
+                "a batch of 3, D = 2, H = 4",
+                (
+                    _randn(rng, 3, 2),
+                    _randn(rng, 3, 4),
+                    _randn(rng, 3, 4),
+                    *_weights(rng, 4, 2, 4),
+                ),
+            ),
+            Case(
+                "bad input: the weights of an RNN (H rows, not 4 H)",
+                (
+                    _randn(rng, 3, 2),
+                    _randn(rng, 3, 4),
+                    _randn(rng, 3, 4),
+                    *_weights(rng, 1, 2, 4),
+                ),
+            ),
+        ],
     )
 )
 
@@ -88,7 +127,9 @@ def _lstm_parameters(input_size, hidden_size, layers=1, bidirectional=False):
     validate.number("layers", layers, low=1, integer=True)
     directions = 2 if bidirectional else 1
     inputs = [input_size] + [directions * hidden_size] * (layers - 1)
-    return directions * sum(recurrent.lstm_parameters(d, hidden_size) for d in inputs)
+    return directions * sum(
+        recurrent.lstm_parameters(d, hidden_size) for d in inputs
+    )
 
 
 lstm_parameters = register(
@@ -115,7 +156,9 @@ def _time_major(x):
     if x.ndim == 2:
         x = x.unsqueeze(-1)  # one feature per step
     if x.ndim != 3:
-        raise ValueError(f"x must have 2 or 3 dimensions (samples, steps[, features]), got {x.ndim}: {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have 2 or 3 dimensions (samples, steps[, features]), got {x.ndim}: {tuple(x.shape)}"
+        )
     return x.transpose(0, 1).contiguous()
 
 
@@ -128,9 +171,14 @@ time_major = register(
         ),
         reference=_time_major,
         cases=lambda rng: [
-            Case("one series of 10 values", (torch.arange(10.0).reshape(1, 10),)),
+            Case(
+                "one series of 10 values", (torch.arange(10.0).reshape(1, 10),)
+            ),
             Case("two parallel series", (_randn(rng, 1, 10, 2),)),
-            Case("a batch of 5 sequences, 7 steps, 3 features", (_randn(rng, 5, 7, 3),)),
+            Case(
+                "a batch of 5 sequences, 7 steps, 3 features",
+                (_randn(rng, 5, 7, 3),),
+            ),
             Case("bad input: a 1-D tensor", (torch.arange(10.0),)),
         ],
     )

@@ -150,7 +150,9 @@ def leaky_relu_forward(a, negative_slope=0.01):
 def leaky_relu_backward(dh, cache):
     """Gradient of :func:`leaky_relu_forward`: ``dh`` times 1 or the slope."""
     a, negative_slope = cache
-    return torch.where(a > 0, dh, negative_slope * dh)  # the slope in dh's precision
+    return torch.where(
+        a > 0, dh, negative_slope * dh
+    )  # the slope in dh's precision
 
 
 def elu_forward(a, alpha=1.0):

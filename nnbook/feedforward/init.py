@@ -45,15 +45,19 @@ def init_std(scheme, F_out, F_in, *, std=None):
     Notes
     -----
     .. math:: \text{Glorot: } \operatorname{Var}\Theta = \frac{2}{F_\nu + F_{\nu+1}},
-              \qquad \text{He: } \operatorname{Var}\Theta = \frac{2}{F_\nu},
-              \qquad \text{survey: } \Theta = \sqrt{\frac{6}{F_\nu + F_{\nu+1}}}\;\mathcal N(0, 1)
+              \qquad \text{He: } \operatorname{Var}\Theta = \frac{2}{F_\nu}, \\
+              \text{survey: } \Theta = \sqrt{\frac{6}{F_\nu + F_{\nu+1}}}\;\mathcal N(0, 1)
     """
     if scheme not in INIT_SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(INIT_SCHEMES)}, got {scheme!r}")
+        raise ValueError(
+            f"scheme must be one of {', '.join(INIT_SCHEMES)}, got {scheme!r}"
+        )
     v.number("F_out", F_out, low=1, integer=True)
     v.number("F_in", F_in, low=1, integer=True)
     if (scheme == "normal") != (std is not None):
-        raise ValueError(f"std must be given with scheme 'normal' and only then, got {std!r}")
+        raise ValueError(
+            f"std must be given with scheme 'normal' and only then, got {std!r}"
+        )
     return {
         "zeros": lambda: 0.0,
         "normal": lambda: v.number("std", std, low=0),
@@ -65,7 +69,15 @@ def init_std(scheme, F_out, F_in, *, std=None):
     }[scheme]()
 
 
-def init_weight(F_out, F_in, scheme="he_normal", *, std=None, generator=None, dtype=torch.float32):
+def init_weight(
+    F_out,
+    F_in,
+    scheme="he_normal",
+    *,
+    std=None,
+    generator=None,
+    dtype=torch.float32,
+):
     """A freshly initialized weight matrix.
 
     Parameters

@@ -75,7 +75,9 @@ def linear_backward(delta, cache, *, input_grad=True):
         \frac{\partial J}{\partial b} = \textstyle\sum_t \delta^{(t)}
     """
     h, W, has_bias = cache
-    delta = v.tensor("delta", delta, shape=(h.shape[0], W.shape[0]), dims={"dtype": h.dtype})
+    delta = v.tensor(
+        "delta", delta, shape=(h.shape[0], W.shape[0]), dims={"dtype": h.dtype}
+    )
     dh = delta @ W if input_grad else None  # (T_mb, F_in)
     dW = delta.T @ h  # (F_out, F_in)
     db = delta.sum(dim=0) if has_bias else None

@@ -48,8 +48,12 @@ def logsumexp(a, dim=-1):
     """
     a = v.tensor("a", a)
     m = a.amax(dim=dim, keepdim=True)
-    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # all -inf: keep -inf
-    return (m + torch.log(torch.exp(a - m).sum(dim=dim, keepdim=True))).squeeze(dim)
+    m = torch.where(
+        torch.isfinite(m), m, torch.zeros_like(m)
+    )  # all -inf: keep -inf
+    return (m + torch.log(torch.exp(a - m).sum(dim=dim, keepdim=True))).squeeze(
+        dim
+    )
 
 
 def log_softmax(a, dim=-1):
@@ -182,7 +186,9 @@ def cross_entropy(p, q, dim=-1):
     p = v.tensor("p", p)
     q = v.tensor("q", q, dims={"dtype": p.dtype})
     if q.shape != p.shape:
-        raise ValueError(f"q must have the shape of p, {tuple(p.shape)}, got {tuple(q.shape)}")
+        raise ValueError(
+            f"q must have the shape of p, {tuple(p.shape)}, got {tuple(q.shape)}"
+        )
     return -torch.special.xlogy(p, q).sum(dim=dim)
 
 
@@ -201,7 +207,9 @@ def _labels(name, y, *, T_mb, C):
     """Check class labels: an integer tensor of shape (T_mb,) with values in [0, C)."""
     y = v.tensor(name, y, shape=(T_mb,), floating=False)
     if y.is_floating_point() or y.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+        raise TypeError(
+            f"{name} must hold integer class labels, got dtype {y.dtype}"
+        )
     if y.numel() and (y.min() < 0 or y.max() >= C):
         bad = y[(y < 0) | (y >= C)][0].item()
         raise ValueError(f"{name} must hold labels in [0, {C}), got {bad}")

@@ -66,8 +66,12 @@ class MLP:
         device="cpu",
     ):
         sizes = list(sizes)
-        if len(sizes) < 2 or not all(isinstance(F, int) and F >= 1 for F in sizes):
-            raise ValueError(f"sizes must be at least 2 positive ints (F_0, ..., F_N), got {sizes}")
+        if len(sizes) < 2 or not all(
+            isinstance(F, int) and F >= 1 for F in sizes
+        ):
+            raise ValueError(
+                f"sizes must be at least 2 positive ints (F_0, ..., F_N), got {sizes}"
+            )
         if activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}"
@@ -81,16 +85,24 @@ class MLP:
         )
         self.generator = generator
         self.layers = []  # one dict of parameters and buffers per layer
-        for nu, (F_in, F_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        for nu, (F_in, F_out) in enumerate(
+            zip(sizes[:-1], sizes[1:], strict=True)
+        ):
             hidden = nu < len(sizes) - 2
-            W = init_weight(F_out, F_in, init, generator=generator, dtype=dtype).to(device)
+            W = init_weight(
+                F_out, F_in, init, generator=generator, dtype=dtype
+            ).to(device)
             layer = {"W": W}
             if hidden and batch_norm:
                 layer |= {
                     "gamma": torch.ones(F_out, dtype=dtype, device=device),
                     "beta": torch.zeros(F_out, dtype=dtype, device=device),
-                    "running_mean": torch.zeros(F_out, dtype=dtype, device=device),
-                    "running_var": torch.ones(F_out, dtype=dtype, device=device),
+                    "running_mean": torch.zeros(
+                        F_out, dtype=dtype, device=device
+                    ),
+                    "running_var": torch.ones(
+                        F_out, dtype=dtype, device=device
+                    ),
                 }
             else:
                 layer["b"] = torch.zeros(F_out, dtype=dtype, device=device)
@@ -143,9 +155,13 @@ class MLP:
                 break
             if "gamma" in layer:
                 h, cache["bn"] = batch_norm_forward(
-                    h, layer["gamma"], layer["beta"], layer["running_mean"],
-                    layer["running_var"], training=training,
-                )  # fmt: skip
+                    h,
+                    layer["gamma"],
+                    layer["beta"],
+                    layer["running_mean"],
+                    layer["running_var"],
+                    training=training,
+                )
             h, cache["g"] = g_forward(h)
             if self.dropout:
                 h, cache["dropout"] = dropout_forward(
@@ -171,11 +187,13 @@ class MLP:
             if "g" in cache:
                 delta = g_backward(delta, cache["g"])
             if "bn" in cache:
-                delta, layer["gamma"].grad, layer["beta"].grad = batch_norm_backward(
-                    delta, cache["bn"]
+                delta, layer["gamma"].grad, layer["beta"].grad = (
+                    batch_norm_backward(delta, cache["bn"])
                 )
             need = input_grad or nu > 0
-            delta, layer["W"].grad, db = linear_backward(delta, cache["linear"], input_grad=need)
+            delta, layer["W"].grad, db = linear_backward(
+                delta, cache["linear"], input_grad=need
+            )
             if "b" in layer:
                 layer["b"].grad = db
         self._caches = None

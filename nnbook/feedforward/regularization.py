@@ -131,7 +131,9 @@ def dropout_forward(h, p=0.5, *, training=True, generator=None, keep=None):
     else:
         keep = v.tensor("keep", keep, shape=tuple(h.shape), floating=False)
         if keep.dtype != torch.bool:
-            raise TypeError(f"keep must be a bool tensor, got dtype {keep.dtype}")
+            raise TypeError(
+                f"keep must be a bool tensor, got dtype {keep.dtype}"
+            )
     mask = keep.to(h.device, h.dtype) / (1 - p)
     return h * mask, mask
 
@@ -143,7 +145,15 @@ def dropout_backward(dout, cache):
 
 
 def batch_norm_forward(
-    a, gamma, beta, running_mean=None, running_var=None, *, training=True, momentum=0.1, eps=1e-5
+    a,
+    gamma,
+    beta,
+    running_mean=None,
+    running_var=None,
+    *,
+    training=True,
+    momentum=0.1,
+    eps=1e-5,
 ):
     r"""Batch normalization, per feature (dimension 1). Implements :eq:`eq-fnn-batch-norm`.
 
@@ -170,7 +180,7 @@ def batch_norm_forward(
     Notes
     -----
     .. math:: \mu_f = \frac1{T_{mb}}\sum_t a^{(t)}_f, \quad
-              \sigma_f^2 = \frac1{T_{mb}}\sum_t \bigl(a^{(t)}_f - \mu_f\bigr)^2, \quad
+              \sigma_f^2 = \frac1{T_{mb}}\sum_t \bigl(a^{(t)}_f - \mu_f\bigr)^2, \\
               \hat a^{(t)}_f = \frac{a^{(t)}_f - \mu_f}{\sqrt{\sigma_f^2 + \epsilon}}, \quad
               \text{out}^{(t)}_f = \gamma_f\, \hat a^{(t)}_f + \beta_f
 
@@ -179,15 +189,23 @@ def batch_norm_forward(
     """
     a = v.tensor("a", a)
     if a.ndim < 2:
-        raise ValueError(f"a must have at least 2 dimensions (T_mb, F, ...), got {tuple(a.shape)}")
+        raise ValueError(
+            f"a must have at least 2 dimensions (T_mb, F, ...), got {tuple(a.shape)}"
+        )
     dims = {"dtype": a.dtype, "F": a.shape[1]}
     gamma = v.tensor("gamma", gamma, shape=("F",), dims=dims)
     beta = v.tensor("beta", beta, shape=("F",), dims=dims)
-    running_mean = v.optional_tensor("running_mean", running_mean, shape=("F",), dims=dims)
-    running_var = v.optional_tensor("running_var", running_var, shape=("F",), dims=dims)
+    running_mean = v.optional_tensor(
+        "running_mean", running_mean, shape=("F",), dims=dims
+    )
+    running_var = v.optional_tensor(
+        "running_var", running_var, shape=("F",), dims=dims
+    )
     v.number("momentum", momentum, low=0, high=1)
     v.number("eps", eps, low=0, low_open=True)
-    axes = [d for d in range(a.ndim) if d != 1]  # every dimension but the features
+    axes = [
+        d for d in range(a.ndim) if d != 1
+    ]  # every dimension but the features
     shape = [1, -1] + [1] * (a.ndim - 2)  # broadcasts (F,) against a
     n = a.numel() // a.shape[1]  # values per feature
     if training:
@@ -204,7 +222,9 @@ def batch_norm_forward(
             running_var.mul_(1 - momentum).add_(momentum * var * n / (n - 1))
     else:
         if running_mean is None or running_var is None:
-            raise ValueError("batch norm in evaluation mode needs running_mean and running_var")
+            raise ValueError(
+                "batch norm in evaluation mode needs running_mean and running_var"
+            )
         mu, var = running_mean, running_var
     inv_std = 1 / torch.sqrt(var + eps)
     a_hat = (a - mu.reshape(shape)) * inv_std.reshape(shape)
@@ -238,7 +258,11 @@ def batch_norm_backward(dout, cache):
     if not training:
         return dout * scale, dgamma, dbeta
     n = dout.numel() // dout.shape[1]
-    da = scale / n * (n * dout - dbeta.reshape(shape) - a_hat * dgamma.reshape(shape))
+    da = (
+        scale
+        / n
+        * (n * dout - dbeta.reshape(shape) - a_hat * dgamma.reshape(shape))
+    )
     return da, dgamma, dbeta
 
 
@@ -247,6 +271,10 @@ batch_norm = forward_only(batch_norm_forward)
 
 
 def _weights(weights):
-    if isinstance(weights, torch.Tensor) or not isinstance(weights, list | tuple):
-        raise TypeError(f"weights must be a list of tensors, got {type(weights).__name__}")
+    if isinstance(weights, torch.Tensor) or not isinstance(
+        weights, list | tuple
+    ):
+        raise TypeError(
+            f"weights must be a list of tensors, got {type(weights).__name__}"
+        )
     return [v.tensor(f"weights[{i}]", W) for i, W in enumerate(weights)]

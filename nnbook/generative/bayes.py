@@ -36,10 +36,14 @@ class _Generative(Classifier):
         self._check_fitted()
         v.number("n", n, low=1, integer=True)
         if label is None:
-            return torch.multinomial(self.class_prior_, n, replacement=True, generator=generator)
+            return torch.multinomial(
+                self.class_prior_, n, replacement=True, generator=generator
+            )
         matches = (self.classes_ == label).nonzero().flatten()
         if len(matches) == 0:
-            raise ValueError(f"label must be one of the classes {self.classes_.tolist()}, got {label!r}")
+            raise ValueError(
+                f"label must be one of the classes {self.classes_.tolist()}, got {label!r}"
+            )
         return matches.expand(n)
 
     def log_joint(self, X):
@@ -51,7 +55,8 @@ class GaussianNaiveBayes(_Generative):
     r"""Gaussian naive Bayes: the features are independent given the class.
 
     .. math::
-        \log p(x, y = k) = \log \pi_k - \frac12 \sum_{j} \Bigl( \log 2\pi\sigma_{kj}^2
+        \log p(x, y = k) &= \log \pi_k \\
+        &\quad - \frac12 \sum_{j} \Bigl( \log 2\pi\sigma_{kj}^2
         + \frac{(x_j - \mu_{kj})^2}{\sigma_{kj}^2} \Bigr)
 
     Equation :eq:`eq-gd-naive-bayes`.
@@ -79,7 +84,9 @@ class GaussianNaiveBayes(_Generative):
 
     def __init__(self, *, variance="per_class", var_smoothing=1e-9):
         if variance not in ("per_class", "pooled"):
-            raise ValueError(f"variance must be 'per_class' or 'pooled', got {variance!r}")
+            raise ValueError(
+                f"variance must be 'per_class' or 'pooled', got {variance!r}"
+            )
         self.variance = variance
         self.var_smoothing = v.number("var_smoothing", var_smoothing, low=0)
 
@@ -88,26 +95,41 @@ class GaussianNaiveBayes(_Generative):
         X, y, classes = check_Xy(X, y)
         K = len(classes)
         counts = torch.bincount(y, minlength=K).double()
-        means = torch.zeros(K, X.shape[1], dtype=X.dtype).index_add_(0, y, X) / counts[:, None]
+        means = (
+            torch.zeros(K, X.shape[1], dtype=X.dtype).index_add_(0, y, X)
+            / counts[:, None]
+        )
         squared = (X - means[y]) ** 2
         if self.variance == "per_class":
-            var = torch.zeros_like(means).index_add_(0, y, squared) / counts[:, None]
+            var = (
+                torch.zeros_like(means).index_add_(0, y, squared)
+                / counts[:, None]
+            )
         else:
             var = (squared.sum(dim=0) / len(X)).expand(K, -1).clone()
         var += self.var_smoothing * X.var(dim=0, unbiased=False).max()
-        self.classes_, self.class_prior_, self.theta_, self.var_ = classes, counts / len(X), means, var
+        self.classes_, self.class_prior_, self.theta_, self.var_ = (
+            classes,
+            counts / len(X),
+            means,
+            var,
+        )
         self.n_features_in_ = X.shape[1]
         return self
 
     def _log_scores(self, X):
         diff = X[:, None, :] - self.theta_[None]  # (n, K, F)
-        log_density = -0.5 * (LOG_2PI + self.var_.log() + diff**2 / self.var_).sum(dim=2)
+        log_density = -0.5 * (
+            LOG_2PI + self.var_.log() + diff**2 / self.var_
+        ).sum(dim=2)
         return self.class_prior_.log() + log_density
 
     def sample(self, n, *, label=None, generator=None):
         """Draw ``n`` pairs ``(x, y)``: from the joint distribution, or from ``p(x | y = label)``."""
         y = self._sample_labels(n, label, generator)
-        noise = torch.randn(n, self.n_features_in_, generator=generator, dtype=self.theta_.dtype)
+        noise = torch.randn(
+            n, self.n_features_in_, generator=generator, dtype=self.theta_.dtype
+        )
         return self.theta_[y] + self.var_[y].sqrt() * noise, self.classes_[y]
 
 
@@ -115,8 +137,8 @@ class GaussianBayes(_Generative):
     r"""The Gaussian ("normal") Bayes classifier with full covariance matrices.
 
     .. math::
-        \log p(x, y = k) = \log \pi_k - \frac12 \Bigl( F \log 2\pi + \log\det\Sigma_k
-        + (x - \mu_k)^\top \Sigma_k^{-1} (x - \mu_k) \Bigr)
+        \log p(x, y = k) &= \log \pi_k - \frac12 \Bigl( F \log 2\pi + \log\det\Sigma_k \\
+        &\quad + (x - \mu_k)^\top \Sigma_k^{-1} (x - \mu_k) \Bigr)
 
     Equation :eq:`eq-gd-gaussian`.
 
@@ -143,7 +165,9 @@ class GaussianBayes(_Generative):
 
     def __init__(self, *, covariance="full", reg=0.0):
         if covariance not in ("full", "shared"):
-            raise ValueError(f"covariance must be 'full' or 'shared', got {covariance!r}")
+            raise ValueError(
+                f"covariance must be 'full' or 'shared', got {covariance!r}"
+            )
         self.covariance = covariance
         self.reg = v.number("reg", reg, low=0, high=1)
 
@@ -152,16 +176,25 @@ class GaussianBayes(_Generative):
         X, y, classes = check_Xy(X, y)
         K, F = len(classes), X.shape[1]
         counts = torch.bincount(y, minlength=K).double()
-        means = torch.zeros(K, F, dtype=X.dtype).index_add_(0, y, X) / counts[:, None]
+        means = (
+            torch.zeros(K, F, dtype=X.dtype).index_add_(0, y, X)
+            / counts[:, None]
+        )
         centred = X - means[y]
-        scatter = torch.stack([centred[y == k].T @ centred[y == k] for k in range(K)])  # (K, F, F)
+        scatter = torch.stack(
+            [centred[y == k].T @ centred[y == k] for k in range(K)]
+        )  # (K, F, F)
         if self.covariance == "full":
             cov = scatter / counts[:, None, None]
         else:
             cov = (scatter.sum(dim=0) / len(X)).expand(K, F, F)
         eye = torch.eye(F, dtype=X.dtype)
         cov = (1 - self.reg) * cov + self.reg * eye
-        self.classes_, self.class_prior_, self.means_ = classes, counts / len(X), means
+        self.classes_, self.class_prior_, self.means_ = (
+            classes,
+            counts / len(X),
+            means,
+        )
         self.covariance_ = cov.clone()
         self._cholesky, info = torch.linalg.cholesky_ex(cov)
         if info.any():
@@ -174,13 +207,25 @@ class GaussianBayes(_Generative):
 
     def _log_scores(self, X):
         diff = (X[:, None, :] - self.means_[None]).transpose(0, 1)  # (K, n, F)
-        z = torch.linalg.solve_triangular(self._cholesky, diff.transpose(1, 2), upper=False)  # L^-1 (x - mu)
+        z = torch.linalg.solve_triangular(
+            self._cholesky, diff.transpose(1, 2), upper=False
+        )  # L^-1 (x - mu)
         mahalanobis = (z**2).sum(dim=1).T  # (n, K)
         log_det = 2 * self._cholesky.diagonal(dim1=1, dim2=2).log().sum(dim=1)
-        return self.class_prior_.log() - 0.5 * (X.shape[1] * LOG_2PI + log_det + mahalanobis)
+        return self.class_prior_.log() - 0.5 * (
+            X.shape[1] * LOG_2PI + log_det + mahalanobis
+        )
 
     def sample(self, n, *, label=None, generator=None):
         """Draw ``n`` pairs ``(x, y)``: from the joint distribution, or from ``p(x | y = label)``."""
         y = self._sample_labels(n, label, generator)
-        noise = torch.randn(n, self.n_features_in_, 1, generator=generator, dtype=self.means_.dtype)
-        return self.means_[y] + (self._cholesky[y] @ noise)[..., 0], self.classes_[y]
+        noise = torch.randn(
+            n,
+            self.n_features_in_,
+            1,
+            generator=generator,
+            dtype=self.means_.dtype,
+        )
+        return self.means_[y] + (self._cholesky[y] @ noise)[
+            ..., 0
+        ], self.classes_[y]

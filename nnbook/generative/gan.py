@@ -24,8 +24,18 @@ from nnbook import _validate as validate
 __all__ = ["train_gan"]
 
 
-def train_gan(generator, discriminator, sample_real, *, latent_dim, steps, batch_size=128, lr=1e-3,
-              seed=0, device="cpu"):  # fmt: skip
+def train_gan(
+    generator,
+    discriminator,
+    sample_real,
+    *,
+    latent_dim,
+    steps,
+    batch_size=128,
+    lr=1e-3,
+    seed=0,
+    device="cpu",
+):
     """Train ``generator`` and ``discriminator`` in alternation; return their loss curves.
 
     Parameters
@@ -60,7 +70,9 @@ def train_gan(generator, discriminator, sample_real, *, latent_dim, steps, batch
     validate.number("batch_size", batch_size, low=1, integer=True)
     rng = torch.Generator().manual_seed(seed)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(
+        discriminator.parameters(), lr=lr, betas=(0.5, 0.999)
+    )
     dtype = next(generator.parameters()).dtype
     ones = torch.ones(batch_size, 1, dtype=dtype, device=device)
     history = {"discriminator": [], "generator": []}
@@ -68,13 +80,18 @@ def train_gan(generator, discriminator, sample_real, *, latent_dim, steps, batch
         real = sample_real(batch_size, rng).to(device, dtype)
         noise = torch.randn(batch_size, latent_dim, generator=rng, dtype=dtype)
         fake = generator(noise.to(device))
-        d_loss = (F.binary_cross_entropy_with_logits(discriminator(real), ones)
-                  + F.binary_cross_entropy_with_logits(discriminator(fake.detach()), 0 * ones))  # fmt: skip
+        d_loss = F.binary_cross_entropy_with_logits(
+            discriminator(real), ones
+        ) + F.binary_cross_entropy_with_logits(
+            discriminator(fake.detach()), 0 * ones
+        )
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
 
-        g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), ones)  # non-saturating
+        g_loss = F.binary_cross_entropy_with_logits(
+            discriminator(fake), ones
+        )  # non-saturating
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()

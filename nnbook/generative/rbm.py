@@ -50,12 +50,18 @@ class BernoulliRBM:
         Hidden biases.
     """
 
-    def __init__(self, n_hidden=64, *, lr=0.05, k=1, epochs=10, batch_size=32, seed=0):
-        self.n_hidden = validate.number("n_hidden", n_hidden, low=1, integer=True)
+    def __init__(
+        self, n_hidden=64, *, lr=0.05, k=1, epochs=10, batch_size=32, seed=0
+    ):
+        self.n_hidden = validate.number(
+            "n_hidden", n_hidden, low=1, integer=True
+        )
         self.lr = validate.number("lr", lr, low=0, low_open=True)
         self.k = validate.number("k", k, low=1, integer=True)
         self.epochs = validate.number("epochs", epochs, low=1, integer=True)
-        self.batch_size = validate.number("batch_size", batch_size, low=1, integer=True)
+        self.batch_size = validate.number(
+            "batch_size", batch_size, low=1, integer=True
+        )
         self.seed = seed
 
     # -- the model ------------------------------------------------------------------
@@ -97,8 +103,14 @@ class BernoulliRBM:
         if V <= H:
             states = binary_states(V, self.W_.dtype)
             return torch.logsumexp(-self.free_energy(states), dim=0)
-        states = binary_states(H, self.W_.dtype)  # the free energy of h, by symmetry
-        return torch.logsumexp(states @ self.c_ + F.softplus(states @ self.W_ + self.b_).sum(dim=1), dim=0)
+        states = binary_states(
+            H, self.W_.dtype
+        )  # the free energy of h, by symmetry
+        return torch.logsumexp(
+            states @ self.c_
+            + F.softplus(states @ self.W_ + self.b_).sum(dim=1),
+            dim=0,
+        )
 
     def log_likelihood(self, X):
         r"""The mean exact :math:`\log p(v)` over the rows of ``X``: tiny models only."""
@@ -119,7 +131,10 @@ class BernoulliRBM:
         self._check_fitted()
         validate.number("n", n, low=1, integer=True)
         generator = self._generator if generator is None else generator
-        start = torch.bernoulli(torch.full((n, self.W_.shape[1]), 0.5, dtype=self.W_.dtype), generator=generator)
+        start = torch.bernoulli(
+            torch.full((n, self.W_.shape[1]), 0.5, dtype=self.W_.dtype),
+            generator=generator,
+        )
         return self.gibbs(start, steps, generator=generator)
 
     def fit(self, X):
@@ -127,9 +142,13 @@ class BernoulliRBM:
         X = self._check_binary(X, fitted=False)
         self._generator = torch.Generator().manual_seed(self.seed)
         V = X.shape[1]
-        self.W_ = 0.01 * torch.randn(self.n_hidden, V, generator=self._generator, dtype=X.dtype)
+        self.W_ = 0.01 * torch.randn(
+            self.n_hidden, V, generator=self._generator, dtype=X.dtype
+        )
         mean = X.mean(dim=0).clamp(1e-3, 1 - 1e-3)
-        self.b_ = torch.log(mean / (1 - mean))  # visible biases start at the data's log-odds
+        self.b_ = torch.log(
+            mean / (1 - mean)
+        )  # visible biases start at the data's log-odds
         self.c_ = torch.zeros(self.n_hidden, dtype=X.dtype)
         self.reconstruction_error_ = []
         for _ in range(self.epochs):
@@ -168,7 +187,9 @@ class BernoulliRBM:
     # -- checks ---------------------------------------------------------------------
     def _check_fitted(self):
         if not hasattr(self, "W_"):
-            raise NotFittedError("this BernoulliRBM is not fitted yet: call fit(X) first")
+            raise NotFittedError(
+                "this BernoulliRBM is not fitted yet: call fit(X) first"
+            )
 
     def _check_binary(self, X, fitted=True):
         if fitted:
@@ -176,13 +197,15 @@ class BernoulliRBM:
         X = check_X(X, n_features=self.W_.shape[1] if fitted else None)
         if not ((X == 0) | (X == 1)).all():
             bad = X[(X != 0) & (X != 1)][:3].tolist()
-            raise ValueError(f"X must be binary (0 or 1) for a Bernoulli RBM, got values such as {bad}; "
-                             "threshold it first, for example X > 0.5")  # fmt: skip
+            raise ValueError(
+                f"X must be binary (0 or 1) for a Bernoulli RBM, got values such as {bad}; "
+                "threshold it first, for example X > 0.5"
+            )
         return X
 
 
 def binary_states(n, dtype=torch.float64):
     """All 2**n binary vectors of length n, shape (2**n, n)."""
-    return torch.tensor(list(itertools.product([0, 1], repeat=n)), dtype=dtype).reshape(2**n, n)
-
-
+    return torch.tensor(
+        list(itertools.product([0, 1], repeat=n)), dtype=dtype
+    ).reshape(2**n, n)

@@ -10,4 +10,11 @@
 from nnbook.hardware import calculators, measure, parallel, prefetch, roofline
 from nnbook.hardware.prefetch import Prefetcher
 
-__all__ = ["Prefetcher", "calculators", "measure", "parallel", "prefetch", "roofline"]
+__all__ = [
+    "Prefetcher",
+    "calculators",
+    "measure",
+    "parallel",
+    "prefetch",
+    "roofline",
+]

@@ -25,12 +25,19 @@ __all__ = [
     "timed",
 ]
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "float64": torch.float64}
+DTYPES = {
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+    "float64": torch.float64,
+}
 
 
 def _dtype(dtype):
     if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+        raise ValueError(
+            f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}"
+        )
     return DTYPES[dtype]
 
 
@@ -73,7 +80,9 @@ def matmul_gflops(n, dtype="float32", device="cpu", repeats=5):
     return 2 * n**3 / seconds / 1e9
 
 
-def matmul_sweep(sizes, dtype="float32", device="cpu", *, max_seconds=0.05, repeats=5):
+def matmul_sweep(
+    sizes, dtype="float32", device="cpu", *, max_seconds=0.05, repeats=5
+):
     """:func:`matmul_gflops` for growing sizes, stopping after the first product slower than ``max_seconds``.
 
     A format that the processor only emulates (bfloat16 on a CPU without bf16
@@ -82,8 +91,12 @@ def matmul_sweep(sizes, dtype="float32", device="cpu", *, max_seconds=0.05, repe
     ``len(result)`` of ``sizes``, at least one.
     """
     sizes = list(sizes)
-    if not sizes or any(b <= a for a, b in zip(sizes[:-1], sizes[1:], strict=True)):
-        raise ValueError(f"sizes must be a non-empty increasing sequence, got {sizes}")
+    if not sizes or any(
+        b <= a for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+    ):
+        raise ValueError(
+            f"sizes must be a non-empty increasing sequence, got {sizes}"
+        )
     if not max_seconds > 0:
         raise ValueError(f"max_seconds must be positive, got {max_seconds!r}")
     rates = []
@@ -141,10 +154,16 @@ def threads_throughput(threads, n=512, repeats=5):
 def host_to_device(nbytes, *, pinned, device="cuda", repeats=5):
     """Bytes per second of copying ``nbytes`` from CPU memory to a GPU, pinned or pageable."""
     if torch.device(device).type != "cuda":
-        raise ValueError(f"device must be a CUDA device for host_to_device, got {device!r}")
+        raise ValueError(
+            f"device must be a CUDA device for host_to_device, got {device!r}"
+        )
     src = torch.ones(int(nbytes) // 4, dtype=torch.float32)
     if pinned:
         src = src.pin_memory()
     dst = torch.empty(src.shape, dtype=src.dtype, device=device)
-    seconds = timed(lambda: dst.copy_(src, non_blocking=pinned), repeats=repeats, device=device)
+    seconds = timed(
+        lambda: dst.copy_(src, non_blocking=pinned),
+        repeats=repeats,
+        device=device,
+    )
     return src.numel() * 4 / seconds

@@ -45,7 +45,10 @@ def _entry(rank, world_size, rendezvous, fn, args, kwargs, results):
     # The processes meet through a file, not a fixed TCP port that another program
     # could take between choosing it and binding it.
     dist.init_process_group(
-        "gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world_size
+        "gloo",
+        init_method=f"file://{rendezvous}",
+        rank=rank,
+        world_size=world_size,
     )
     try:
         results.put((rank, _pack(fn(rank, world_size, *args, **kwargs))))
@@ -61,13 +64,22 @@ def run(fn, world_size=2, *args, **kwargs):
     ``fn`` must be importable (defined at the top level of a module), because the
     processes are started fresh ("spawn") and import it.
     """
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+    if (
+        isinstance(world_size, bool)
+        or not isinstance(world_size, int)
+        or world_size < 1
+    ):
         raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
     context = mp.get_context("spawn")
     results = context.SimpleQueue()
     with tempfile.TemporaryDirectory() as folder:
         rendezvous = os.path.join(folder, "rendezvous")
-        mp.spawn(_entry, args=(world_size, rendezvous, fn, args, kwargs, results), nprocs=world_size, join=True)
+        mp.spawn(
+            _entry,
+            args=(world_size, rendezvous, fn, args, kwargs, results),
+            nprocs=world_size,
+            join=True,
+        )
     collected = dict(results.get() for _ in range(world_size))
     return [_unpack(collected[rank]) for rank in range(world_size)]
 
@@ -81,7 +93,9 @@ def allreduce_sum(rank, world_size):
 
 def _model(seed):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Linear(20, 64), torch.nn.Tanh(), torch.nn.Linear(64, 3)).double()
+    return torch.nn.Sequential(
+        torch.nn.Linear(20, 64), torch.nn.Tanh(), torch.nn.Linear(64, 3)
+    ).double()
 
 
 def _batches(steps, batch_size, seed):
@@ -110,7 +124,9 @@ def ddp_train(rank, world_size, steps=20, batch_size=64, lr=0.1, seed=0):
     large as all the gradients.
     """
     if batch_size % world_size:
-        raise ValueError(f"batch_size {batch_size} must be divisible by world_size {world_size}")
+        raise ValueError(
+            f"batch_size {batch_size} must be divisible by world_size {world_size}"
+        )
     model = torch.nn.parallel.DistributedDataParallel(_model(seed))
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     share = batch_size // world_size
@@ -127,4 +143,8 @@ def ddp_train(rank, world_size, steps=20, batch_size=64, lr=0.1, seed=0):
         start = time.perf_counter()
         dist.all_reduce(buffer)
         times.append(time.perf_counter() - start)
-    return [p.detach() for p in model.module.parameters()], statistics.median(times), buffer.numel() * 8
+    return (
+        [p.detach() for p in model.module.parameters()],
+        statistics.median(times),
+        buffer.numel() * 8,
+    )

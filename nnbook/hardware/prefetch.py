@@ -51,8 +51,12 @@ class Prefetcher:
         self._queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._transform = transform
-        self._thread = threading.Thread(target=self._produce, args=(iter(iterable),), daemon=True,
-                                        name="nnbook-prefetcher")  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._produce,
+            args=(iter(iterable),),
+            daemon=True,
+            name="nnbook-prefetcher",
+        )
         self._thread.start()
 
     def _put(self, item):

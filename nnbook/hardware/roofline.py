@@ -15,12 +15,22 @@ traffic, which real kernels exceed.
 
 from __future__ import annotations
 
-__all__ = ["attainable", "conv2d_cost", "linear_cost", "lstm_step_cost", "plot_roofline"]
+__all__ = [
+    "attainable",
+    "conv2d_cost",
+    "linear_cost",
+    "lstm_step_cost",
+    "plot_roofline",
+]
 
 
 def attainable(intensity, peak_flops, bandwidth):
     """The roof: ``min(peak_flops, bandwidth * intensity)``, in FLOP/s."""
-    for name, value in (("intensity", intensity), ("peak_flops", peak_flops), ("bandwidth", bandwidth)):
+    for name, value in (
+        ("intensity", intensity),
+        ("peak_flops", peak_flops),
+        ("bandwidth", bandwidth),
+    ):
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value!r}")
     return min(peak_flops, bandwidth * intensity)
@@ -29,47 +39,110 @@ def attainable(intensity, peak_flops, bandwidth):
 def linear_cost(batch, f_in, f_out, bytes_per_element=4):
     """``(flops, bytes)`` of a fully connected layer's forward pass: ``2 B F_in F_out`` and its operands."""
     flops = 2 * batch * f_in * f_out
-    return flops, bytes_per_element * (batch * f_in + f_in * f_out + f_out + batch * f_out)
+    return flops, bytes_per_element * (
+        batch * f_in + f_in * f_out + f_out + batch * f_out
+    )
 
 
-def conv2d_cost(batch, c_in, size, c_out, kernel, stride=1, padding=0, bytes_per_element=4):
+def conv2d_cost(
+    batch, c_in, size, c_out, kernel, stride=1, padding=0, bytes_per_element=4
+):
     """``(flops, bytes)`` of a square convolution's forward pass: ``2 N C_out H_out^2 C_in k^2`` and its operands."""
     out = (size + 2 * padding - kernel) // stride + 1
     flops = 2 * batch * c_out * out * out * c_in * kernel * kernel
-    elements = batch * c_in * size * size + c_out * c_in * kernel * kernel + c_out + batch * c_out * out * out
+    elements = (
+        batch * c_in * size * size
+        + c_out * c_in * kernel * kernel
+        + c_out
+        + batch * c_out * out * out
+    )
     return flops, bytes_per_element * elements
 
 
 def lstm_step_cost(batch, d, h, bytes_per_element=4):
     """``(flops, bytes)`` of one LSTM step: the products into the 4H gates, then ~10 operations per unit."""
     flops = 2 * batch * (d + h) * 4 * h + 10 * batch * h
-    elements = batch * (d + 2 * h) + 4 * h * (d + h) + 8 * h + 2 * batch * h  # x, h, c in; weights; h, c out
+    elements = (
+        batch * (d + 2 * h) + 4 * h * (d + h) + 8 * h + 2 * batch * h
+    )  # x, h, c in; weights; h, c out
     return flops, bytes_per_element * elements
 
 
-def plot_roofline(ax, peak_flops, bandwidth, kernels=None, *, label="this machine"):
+def plot_roofline(
+    ax, peak_flops, bandwidth, kernels=None, *, label="this machine"
+):
     """Draw the roof of a machine on log-log axes, and place ``kernels`` on it.
+
+    The roof is a black line, the ridge point a dotted vertical line. Each kernel gets a
+    colour of its own: an open circle on the roof at its intensity and, if it was
+    measured, a filled circle at its measured speed, joined to the open one by a thin
+    line. The legend, in the lower right corner, names the roof and the kernels, so
+    that kernels of similar intensity do not write their names over each other.
 
     Parameters
     ----------
     ax : matplotlib Axes
     peak_flops, bandwidth : float
-        FLOP/s and bytes/s.
+        FLOP/s and bytes/s, positive.
     kernels : dict, optional
         ``name -> (intensity, measured FLOP/s or None)``. Each is marked at its
         intensity on the roof, and at its measured speed if one is given.
+    label : str, default "this machine"
+        The roof's entry in the legend.
+
+    Returns
+    -------
+    float
+        The ridge point ``peak_flops / bandwidth``, in FLOP/byte.
+
+    Raises
+    ------
+    TypeError
+        If ``ax`` is not a matplotlib Axes or ``kernels`` is not a dict of pairs.
+    ValueError
+        If ``peak_flops``, ``bandwidth`` or an intensity is not positive.
     """
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(
+            f"ax must be a matplotlib Axes, got {type(ax).__name__}"
+        )
+    kernels = {} if kernels is None else kernels
+    if not isinstance(kernels, dict):
+        raise TypeError(
+            f"kernels must be a dict or None, got {type(kernels).__name__}"
+        )
+    for name, entry in kernels.items():
+        if not (isinstance(entry, tuple | list) and len(entry) == 2):
+            raise TypeError(
+                f"kernels[{name!r}] must be a pair (intensity, measured), got {entry!r:.60}"
+            )
+    for name, value in (("peak_flops", peak_flops), ("bandwidth", bandwidth)):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value!r}")
     ridge = peak_flops / bandwidth
     lo, hi = min(0.1, ridge / 100), max(1000.0, ridge * 100)
     xs = [lo * (hi / lo) ** (k / 200) for k in range(201)]
-    ax.loglog(xs, [attainable(x, peak_flops, bandwidth) / 1e9 for x in xs], "k", label=label)
+    ax.loglog(
+        xs,
+        [attainable(x, peak_flops, bandwidth) / 1e9 for x in xs],
+        "k",
+        label=label,
+    )
     ax.axvline(ridge, color="0.6", ls=":", lw=1)
-    for name, (intensity, measured) in (kernels or {}).items():
+    for name, (intensity, measured) in kernels.items():
         roof = attainable(intensity, peak_flops, bandwidth) / 1e9
-        line = ax.plot([intensity], [roof], "o", mfc="none")[0]
+        line = ax.plot([intensity], [roof], "o", mfc="none", label=name)[0]
         if measured is not None:
             ax.plot([intensity], [measured / 1e9], "o", color=line.get_color())
-            ax.plot([intensity, intensity], [measured / 1e9, roof], color=line.get_color(), lw=0.8)
-        ax.annotate(name, (intensity, roof), textcoords="offset points", xytext=(4, 6), fontsize=8)
+            ax.plot(
+                [intensity, intensity],
+                [measured / 1e9, roof],
+                color=line.get_color(),
+                lw=0.8,
+            )
+    if kernels:
+        ax.legend(loc="lower right")
     ax.set(xlabel="arithmetic intensity (FLOP/byte)", ylabel="GFLOP/s")
     return ridge

@@ -21,7 +21,11 @@ from nnbook.invertible.flows import (
     fit_flow,
     log_density_grid,
 )
-from nnbook.invertible.spectral import SpectralNormConv2d, SpectralNormLinear, power_iteration
+from nnbook.invertible.spectral import (
+    SpectralNormConv2d,
+    SpectralNormLinear,
+    power_iteration,
+)
 
 __all__ = [
     "ActNorm",

@@ -18,7 +18,12 @@ from torch import nn
 
 from nnbook.invertible.spectral import SpectralNormConv2d, SpectralNormLinear
 
-__all__ = ["InverseNotConverged", "InvertibleResidualBlock", "LipSwish", "mlp_block"]
+__all__ = [
+    "InverseNotConverged",
+    "InvertibleResidualBlock",
+    "LipSwish",
+    "mlp_block",
+]
 
 
 class InverseNotConverged(RuntimeError):
@@ -35,7 +40,9 @@ class LipSwish(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.raw_beta = nn.Parameter(torch.tensor(0.5413))  # softplus(0.5413) = 1
+        self.raw_beta = nn.Parameter(
+            torch.tensor(0.5413)
+        )  # softplus(0.5413) = 1
 
     def forward(self, x):
         """LipSwish applied element-wise."""
@@ -51,12 +58,16 @@ class LipSwish(nn.Module):
         return x * s / 1.1, s * (1 + beta_x * (1 - s)) / 1.1
 
 
-def mlp_block(dim, hidden, *, coeff=0.9, layers=2, activation=LipSwish, n_power_iter=1):
+def mlp_block(
+    dim, hidden, *, coeff=0.9, layers=2, activation=LipSwish, n_power_iter=1
+):
     """``g``: spectrally normalized linear layers with 1-Lipschitz activations between them."""
     sizes = [dim] + [hidden] * (layers - 1) + [dim]
     modules = []
     for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        modules.append(SpectralNormLinear(a, b, coeff=coeff, n_power_iter=n_power_iter))
+        modules.append(
+            SpectralNormLinear(a, b, coeff=coeff, n_power_iter=n_power_iter)
+        )
         if k < len(sizes) - 2:
             modules.append(activation())
     return nn.Sequential(*modules)
@@ -79,9 +90,15 @@ class InvertibleResidualBlock(nn.Module):
         super().__init__()
         self.g = g
         if lipschitz is None:
-            coeffs = [m.coeff for m in g.modules() if isinstance(m, SpectralNormLinear | SpectralNormConv2d)]
+            coeffs = [
+                m.coeff
+                for m in g.modules()
+                if isinstance(m, SpectralNormLinear | SpectralNormConv2d)
+            ]
             if not coeffs:
-                raise ValueError("g has no spectrally normalized layers: pass its Lipschitz bound as lipschitz")
+                raise ValueError(
+                    "g has no spectrally normalized layers: pass its Lipschitz bound as lipschitz"
+                )
             lipschitz = math.prod(coeffs)
         if not 0 < lipschitz < 1:
             raise ValueError(f"lipschitz must be in (0, 1), got {lipschitz!r}")
@@ -110,14 +127,20 @@ class InvertibleResidualBlock(nn.Module):
             if isinstance(module, SpectralNormLinear):
                 weight = module.normalized_weight()
                 # after a first linear layer, the Jacobian is its weight, the same for every row
-                jac_t = weight.T.expand(len(x), -1, -1) if jac_t is None else F.linear(jac_t, weight)
+                jac_t = (
+                    weight.T.expand(len(x), -1, -1)
+                    if jac_t is None
+                    else F.linear(jac_t, weight)
+                )
                 h = F.linear(h, weight, module.bias)
             elif hasattr(module, "value_and_derivative"):
                 h, slope = module.value_and_derivative(h)
                 jac_t = slope[:, None, :] * (eye if jac_t is None else jac_t)
             else:
-                raise TypeError(f"forward_and_jacobian needs linear layers and activations with value_and_derivative, "
-                                f"got {type(module).__name__}")  # fmt: skip
+                raise TypeError(
+                    f"forward_and_jacobian needs linear layers and activations with value_and_derivative, "
+                    f"got {type(module).__name__}"
+                )
         jac_t = eye.expand(len(x), -1, -1) if jac_t is None else jac_t
         return x + h, eye + jac_t.transpose(1, 2)
 
@@ -143,10 +166,14 @@ class InvertibleResidualBlock(nn.Module):
                 self.inverse_iterations_ = iteration
                 return x
         residual = (x + self.g(x) - y).flatten(1).norm(dim=1).max().item()
-        message = (f"inverse did not converge in {max_iter} iterations: residual |x + g(x) - y| = {residual:.3e}, "
-                   f"error bound {L / (1 - L) * step:.3e} > tol = {tol:.1e}")  # fmt: skip
+        message = (
+            f"inverse did not converge in {max_iter} iterations: residual |x + g(x) - y| = {residual:.3e}, "
+            f"error bound {L / (1 - L) * step:.3e} > tol = {tol:.1e}"
+        )
         if strict:
             raise InverseNotConverged(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)  # past torch.no_grad's wrapper, to the caller
+        warnings.warn(
+            message, RuntimeWarning, stacklevel=3
+        )  # past torch.no_grad's wrapper, to the caller
         self.inverse_iterations_ = max_iter
         return x

@@ -27,7 +27,9 @@ def conv_branch(channels, hidden, image_size, coeff=None):
         if coeff is None:
             layers.append(nn.Conv2d(a, b, kernel, padding=kernel // 2))
         else:
-            layers.append(SpectralNormConv2d(a, b, kernel, image_size, coeff=coeff))
+            layers.append(
+                SpectralNormConv2d(a, b, kernel, image_size, coeff=coeff)
+            )
         if k < len(sizes) - 1:
             layers.append(LipSwish())
     return nn.Sequential(*layers)
@@ -62,21 +64,45 @@ class IResNetClassifier(nn.Module):
     n_blocks : int, default 4
     """
 
-    def __init__(self, image_size, n_classes, coeff=0.9, *, in_channels=1, channels=16, hidden=32, n_blocks=4):
+    def __init__(
+        self,
+        image_size,
+        n_classes,
+        coeff=0.9,
+        *,
+        in_channels=1,
+        channels=16,
+        hidden=32,
+        n_blocks=4,
+    ):
         super().__init__()
         if coeff is not None:
             check_coeff(coeff)
         if channels < in_channels:
-            raise ValueError(f"channels must be >= in_channels = {in_channels}, got {channels}")
-        self.image_size, self.in_channels, self.channels, self.coeff = tuple(image_size), in_channels, channels, coeff
+            raise ValueError(
+                f"channels must be >= in_channels = {in_channels}, got {channels}"
+            )
+        self.image_size, self.in_channels, self.channels, self.coeff = (
+            tuple(image_size),
+            in_channels,
+            channels,
+            coeff,
+        )
         block = _Residual if coeff is None else InvertibleResidualBlock
-        self.blocks = nn.ModuleList(block(conv_branch(channels, hidden, image_size, coeff)) for _ in range(n_blocks))
-        self.head = nn.Linear(channels * self.image_size[0] * self.image_size[1], n_classes)
+        self.blocks = nn.ModuleList(
+            block(conv_branch(channels, hidden, image_size, coeff))
+            for _ in range(n_blocks)
+        )
+        self.head = nn.Linear(
+            channels * self.image_size[0] * self.image_size[1], n_classes
+        )
 
     def features(self, x):
         """The input padded with zero channels (an injective map) and passed through the blocks."""
         x = x.reshape(len(x), self.in_channels, *self.image_size)
-        z = nn.functional.pad(x, (0, 0, 0, 0, 0, self.channels - self.in_channels))
+        z = nn.functional.pad(
+            x, (0, 0, 0, 0, 0, self.channels - self.in_channels)
+        )
         for block in self.blocks:
             z = block(z)
         return z
@@ -88,7 +114,9 @@ class IResNetClassifier(nn.Module):
     def invert_features(self, z, **inverse_options):
         """The input images whose features are ``z``: every block inverted, the padded channels dropped."""
         if self.coeff is None:
-            raise TypeError("a plain ResNet (coeff=None) has no guaranteed inverse")
+            raise TypeError(
+                "a plain ResNet (coeff=None) has no guaranteed inverse"
+            )
         for block in reversed(self.blocks):
             z = block.inverse(z, **inverse_options)
         return z[:, : self.in_channels]

@@ -18,9 +18,19 @@ from torch import nn
 
 from nnbook import _validate as v
 from nnbook.invertible.blocks import InvertibleResidualBlock, mlp_block
-from nnbook.invertible.logdet import power_series_logdet, russian_roulette_logdet
+from nnbook.invertible.logdet import (
+    power_series_logdet,
+    russian_roulette_logdet,
+)
 
-__all__ = ["ActNorm", "AffineCouplingFlow", "IResNetFlow", "fit_flow", "log_density_grid", "standard_normal_log_prob"]
+__all__ = [
+    "ActNorm",
+    "AffineCouplingFlow",
+    "IResNetFlow",
+    "fit_flow",
+    "log_density_grid",
+    "standard_normal_log_prob",
+]
 
 
 def standard_normal_log_prob(z):
@@ -31,7 +41,9 @@ def standard_normal_log_prob(z):
 class _Flow(nn.Module):
     def _check(self, x):
         if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"x must have shape (n, {self.dim}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have shape (n, {self.dim}), got {tuple(x.shape)}"
+            )
         if not torch.isfinite(x).all():
             raise ValueError("x contains NaN or inf")
 
@@ -112,32 +124,64 @@ class IResNetFlow(_Flow):
     its log-determinant is taken in closed form for ``dim = 2``, by ``slogdet`` otherwise.
     """
 
-    def __init__(self, dim, n_blocks=4, hidden=64, coeff=0.9, layers=3, logdet="exact", n_terms=5, actnorm=False,
-                 n_power_iter=1):  # fmt: skip
+    def __init__(
+        self,
+        dim,
+        n_blocks=4,
+        hidden=64,
+        coeff=0.9,
+        layers=3,
+        logdet="exact",
+        n_terms=5,
+        actnorm=False,
+        n_power_iter=1,
+    ):
         super().__init__()
         if logdet not in ("exact", "series", "roulette"):
-            raise ValueError(f"logdet must be 'exact', 'series' or 'roulette', got {logdet!r}")
+            raise ValueError(
+                f"logdet must be 'exact', 'series' or 'roulette', got {logdet!r}"
+            )
         self.dim, self.logdet, self.n_terms = dim, logdet, n_terms
         self.blocks = nn.ModuleList(
-            InvertibleResidualBlock(mlp_block(dim, hidden, coeff=coeff, layers=layers, n_power_iter=n_power_iter))
+            InvertibleResidualBlock(
+                mlp_block(
+                    dim,
+                    hidden,
+                    coeff=coeff,
+                    layers=layers,
+                    n_power_iter=n_power_iter,
+                )
+            )
             for _ in range(n_blocks)
         )
-        self.norms = nn.ModuleList(ActNorm(dim) if actnorm else nn.Identity() for _ in range(n_blocks))
+        self.norms = nn.ModuleList(
+            ActNorm(dim) if actnorm else nn.Identity() for _ in range(n_blocks)
+        )
 
     def _block(self, block, z):
         """``(block(z), log|det J_block(z)|)`` with the chosen estimator."""
         if self.logdet == "exact":
             y, jac = block.forward_and_jacobian(z)
-            if self.dim == 2:  # the closed form is several times cheaper than an LU per 2 x 2 matrix
-                return y, torch.log(jac[:, 0, 0] * jac[:, 1, 1] - jac[:, 0, 1] * jac[:, 1, 0])
+            if (
+                self.dim == 2
+            ):  # the closed form is several times cheaper than an LU per 2 x 2 matrix
+                return y, torch.log(
+                    jac[:, 0, 0] * jac[:, 1, 1] - jac[:, 0, 1] * jac[:, 1, 0]
+                )
             return y, torch.linalg.slogdet(jac)[1]
         x = z if z.requires_grad else z.detach().requires_grad_()
         with torch.enable_grad():
-            out = block.g(x)  # one evaluation of g, for the block's output and for its log-det
+            out = block.g(
+                x
+            )  # one evaluation of g, for the block's output and for its log-det
         if self.logdet == "series":
-            logdet = power_series_logdet(block.g, x, self.n_terms, create_graph=self.training, out=out)
+            logdet = power_series_logdet(
+                block.g, x, self.n_terms, create_graph=self.training, out=out
+            )
         else:
-            logdet = russian_roulette_logdet(block.g, x, create_graph=self.training, out=out)[0]
+            logdet = russian_roulette_logdet(
+                block.g, x, create_graph=self.training, out=out
+            )[0]
         return x + out, logdet
 
     def forward_and_logdet(self, x):
@@ -154,7 +198,9 @@ class IResNetFlow(_Flow):
     @torch.no_grad()
     def inverse(self, z, *, tol=1e-8, max_iter=1000):
         """``f^{-1}(z)``, block by block in reverse order, each by fixed-point iteration."""
-        for norm, block in zip(reversed(self.norms), reversed(self.blocks), strict=True):
+        for norm, block in zip(
+            reversed(self.norms), reversed(self.blocks), strict=True
+        ):
             z = block.inverse(z, tol=tol, max_iter=max_iter)
             if isinstance(norm, ActNorm):
                 z = norm.inverse(z)
@@ -167,8 +213,13 @@ class _Coupling(nn.Module):
     def __init__(self, dim, hidden, mask):
         super().__init__()
         self.register_buffer("mask", mask)
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, 2 * dim))  # fmt: skip
+        self.net = nn.Sequential(
+            nn.Linear(dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, 2 * dim),
+        )
 
     def _scale_shift(self, kept):
         s, t = self.net(kept).chunk(2, dim=1)
@@ -196,7 +247,10 @@ class AffineCouplingFlow(_Flow):
     def __init__(self, dim, n_layers=8, hidden=64):
         super().__init__()
         self.dim = dim
-        masks = [(torch.arange(dim) % 2 == k % 2).to(torch.get_default_dtype()) for k in range(n_layers)]
+        masks = [
+            (torch.arange(dim) % 2 == k % 2).to(torch.get_default_dtype())
+            for k in range(n_layers)
+        ]
         self.layers = nn.ModuleList(_Coupling(dim, hidden, m) for m in masks)
 
     def forward_and_logdet(self, x):
@@ -222,7 +276,9 @@ def fit_flow(flow, sample_batch, steps, *, lr=5e-3):
     returns the training losses, one per step.
     """
     v.number("steps", steps, low=1, integer=True)
-    optimizer = torch.optim.Adam(flow.parameters(), lr=lr, fused=True)  # one kernel for all parameters
+    optimizer = torch.optim.Adam(
+        flow.parameters(), lr=lr, fused=True
+    )  # one kernel for all parameters
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     flow.train()
     losses = []
@@ -245,5 +301,7 @@ def log_density_grid(log_prob, lim=3.0, n=120, dtype=torch.float64):
     true density such as :func:`nnbook.data.toy2d_log_density`.
     """
     xs = torch.linspace(-lim, lim, n, dtype=dtype)
-    grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(-1, 2)
+    grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(
+        -1, 2
+    )
     return xs, log_prob(grid).reshape(n, n)

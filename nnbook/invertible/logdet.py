@@ -28,7 +28,9 @@ __all__ = [
 
 def _check(g, x):
     if x.ndim != 2:
-        raise ValueError(f"x must have shape (batch, dim), got {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have shape (batch, dim), got {tuple(x.shape)}"
+        )
     if not torch.isfinite(x).all():
         raise ValueError("x contains NaN or inf")
 
@@ -39,7 +41,10 @@ def exact_logdet(g, x):
     x = x.detach().requires_grad_() if not x.requires_grad else x
     with torch.enable_grad():
         out = g(x)
-        columns = [torch.autograd.grad(out[:, i].sum(), x, create_graph=True)[0] for i in range(x.shape[1])]
+        columns = [
+            torch.autograd.grad(out[:, i].sum(), x, create_graph=True)[0]
+            for i in range(x.shape[1])
+        ]
     J = torch.stack(columns, dim=1)  # J[n, i, j] = d g_i / d x_j
     eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
     return torch.linalg.slogdet(eye + J)[1]
@@ -58,21 +63,38 @@ def trace_terms(g, x, v, n_terms, create_graph=False, out=None):
         out = g(x) if out is None else out
         w, terms = v, []
         for _ in range(n_terms):
-            w = torch.autograd.grad(out, x, w, create_graph=create_graph, retain_graph=True)[0]
+            w = torch.autograd.grad(
+                out, x, w, create_graph=create_graph, retain_graph=True
+            )[0]
             terms.append((w * v).sum(dim=1))
     return terms
 
 
 def _probe(x, generator, kind):
     if kind == "gaussian":
-        return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+        return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(
+            x.device
+        )
     if kind == "rademacher":
-        return (torch.randint(0, 2, x.shape, generator=generator) * 2 - 1).to(x.dtype).to(x.device)
+        return (
+            (torch.randint(0, 2, x.shape, generator=generator) * 2 - 1)
+            .to(x.dtype)
+            .to(x.device)
+        )
     raise ValueError(f"probe must be 'gaussian' or 'rademacher', got {kind!r}")
 
 
-def power_series_logdet(g, x, n_terms=5, *, n_samples=1, probe="gaussian", generator=None, create_graph=False,
-                        out=None):  # fmt: skip
+def power_series_logdet(
+    g,
+    x,
+    n_terms=5,
+    *,
+    n_samples=1,
+    probe="gaussian",
+    generator=None,
+    create_graph=False,
+    out=None,
+):
     """The power series truncated after ``n_terms``, traces by Hutchinson with ``n_samples`` probes per row.
 
     Biased: the truncation error is not zero in expectation. ``out`` is passed on to
@@ -83,12 +105,23 @@ def power_series_logdet(g, x, n_terms=5, *, n_samples=1, probe="gaussian", gener
     for _ in range(n_samples):
         v = _probe(x, generator, probe)
         terms = trace_terms(g, x, v, n_terms, create_graph, out)
-        total = total + sum((-1) ** (k + 1) / k * t for k, t in enumerate(terms, start=1))
+        total = total + sum(
+            (-1) ** (k + 1) / k * t for k, t in enumerate(terms, start=1)
+        )
     return total / n_samples
 
 
-def russian_roulette_logdet(g, x, *, p=0.5, exact_terms=2, probe="gaussian", generator=None, create_graph=False,
-                            out=None):  # fmt: skip
+def russian_roulette_logdet(
+    g,
+    x,
+    *,
+    p=0.5,
+    exact_terms=2,
+    probe="gaussian",
+    generator=None,
+    create_graph=False,
+    out=None,
+):
     r"""An unbiased estimate: a random number of terms, each reweighted by its survival probability.
 
     The series is cut after :math:`n = \text{exact\_terms} + N` terms, :math:`N \sim \mathrm{Geometric}(p)`
@@ -101,18 +134,24 @@ def russian_roulette_logdet(g, x, *, p=0.5, exact_terms=2, probe="gaussian", gen
     if not 0 < p < 1:
         raise ValueError(f"p must be in (0, 1), got {p!r}")
     u = torch.rand(1, generator=generator, dtype=torch.float64).item()
-    extra = int(torch.log(torch.tensor(u)) // torch.log(torch.tensor(1 - p)))  # P(extra >= k) = (1 - p)^k
+    extra = int(
+        torch.log(torch.tensor(u)) // torch.log(torch.tensor(1 - p))
+    )  # P(extra >= k) = (1 - p)^k
     n_terms = exact_terms + extra
     v = _probe(x, generator, probe)
     terms = trace_terms(g, x, v, max(n_terms, 1), create_graph, out)
     estimate = 0.0
     for k, t in enumerate(terms[:n_terms], start=1):
-        survival = 1.0 if k <= exact_terms else (1 - p) ** (k - exact_terms)  # P(N >= k - exact_terms)
+        survival = (
+            1.0 if k <= exact_terms else (1 - p) ** (k - exact_terms)
+        )  # P(N >= k - exact_terms)
         estimate = estimate + (-1) ** (k + 1) / k * t / survival
     return estimate, n_terms
 
 
-def neumann_gradient_surrogate(g, x, n_terms=10, *, probe="gaussian", generator=None):
+def neumann_gradient_surrogate(
+    g, x, n_terms=10, *, probe="gaussian", generator=None
+):
     r"""A scalar per row whose *gradient* estimates that of ``log det(I + J)``; its value is not the log-det.
 
     :math:`\nabla_\theta \log\det(I + J) = \operatorname{tr}\bigl((I + J)^{-1} \partial_\theta J\bigr)`, and
@@ -129,4 +168,6 @@ def neumann_gradient_surrogate(g, x, n_terms=10, *, probe="gaussian", generator=
         for _ in range(n_terms - 1):
             w = -torch.autograd.grad(out, x, w, retain_graph=True)[0].detach()
             acc = acc + w
-        return (torch.autograd.grad(out, x, acc.detach(), create_graph=True)[0] * v).sum(dim=1)
+        return (
+            torch.autograd.grad(out, x, acc.detach(), create_graph=True)[0] * v
+        ).sum(dim=1)

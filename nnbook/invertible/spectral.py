@@ -17,12 +17,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SpectralNormConv2d", "SpectralNormLinear", "check_coeff", "power_iteration"]
+__all__ = [
+    "SpectralNormConv2d",
+    "SpectralNormLinear",
+    "check_coeff",
+    "power_iteration",
+]
 
 
 def check_coeff(coeff):
     """``coeff`` as a float in (0, 1), or a ValueError naming it."""
-    if isinstance(coeff, bool) or not isinstance(coeff, int | float) or not 0 < coeff < 1:
+    if (
+        isinstance(coeff, bool)
+        or not isinstance(coeff, int | float)
+        or not 0 < coeff < 1
+    ):
         raise ValueError(f"coeff must be in (0, 1), got {coeff!r}")
     return float(coeff)
 
@@ -30,7 +39,9 @@ def check_coeff(coeff):
 def power_iteration(W, u, n_iter=1):
     """``n_iter`` steps of power iteration on ``W`` (m, n) from ``u`` (m,); returns ``(sigma, u, v)``."""
     if W.ndim != 2 or u.shape != (W.shape[0],):
-        raise ValueError(f"W must be 2-D and u of shape ({W.shape[0]},), got {tuple(W.shape)} and {tuple(u.shape)}")
+        raise ValueError(
+            f"W must be 2-D and u of shape ({W.shape[0]},), got {tuple(W.shape)} and {tuple(u.shape)}"
+        )
     for _ in range(n_iter):
         v = F.normalize(W.T @ u, dim=0)
         u = F.normalize(W @ v, dim=0)
@@ -43,8 +54,14 @@ class _SpectralNorm(nn.Module):
     def __init__(self, coeff, n_power_iter):
         super().__init__()
         self.coeff = check_coeff(coeff)
-        if isinstance(n_power_iter, bool) or not isinstance(n_power_iter, int) or n_power_iter < 1:
-            raise ValueError(f"n_power_iter must be an int >= 1, got {n_power_iter!r}")
+        if (
+            isinstance(n_power_iter, bool)
+            or not isinstance(n_power_iter, int)
+            or n_power_iter < 1
+        ):
+            raise ValueError(
+                f"n_power_iter must be an int >= 1, got {n_power_iter!r}"
+            )
         self.n_power_iter = n_power_iter
 
     def normalized_weight(self):
@@ -66,7 +83,9 @@ class SpectralNormLinear(_SpectralNorm):
         between calls, so one step per update is enough to track the weights.
     """
 
-    def __init__(self, in_features, out_features, coeff=0.9, n_power_iter=1, bias=True):
+    def __init__(
+        self, in_features, out_features, coeff=0.9, n_power_iter=1, bias=True
+    ):
         super().__init__(coeff, n_power_iter)
         layer = nn.Linear(in_features, out_features, bias=bias)
         self.weight, self.bias = layer.weight, layer.bias
@@ -76,16 +95,24 @@ class SpectralNormLinear(_SpectralNorm):
         """The power-iteration estimate of the weight's largest singular value."""
         with torch.no_grad():
             if self.training:
-                _, u, _ = power_iteration(self.weight, self.u, self.n_power_iter)
+                _, u, _ = power_iteration(
+                    self.weight, self.u, self.n_power_iter
+                )
                 self.u.copy_(u)
-            u = self.u.clone()  # the graph keeps this copy; the buffer moves on at the next call
+            u = (
+                self.u.clone()
+            )  # the graph keeps this copy; the buffer moves on at the next call
             v = F.normalize(self.weight.T @ u, dim=0)
-        return u @ self.weight @ v  # differentiable in the weight, as in Miyato et al.
+        return (
+            u @ self.weight @ v
+        )  # differentiable in the weight, as in Miyato et al.
 
     def forward(self, x):
         """The layer applied to ``x`` of shape (..., in_features), with the normalized weight."""
         if x.shape[-1] != self.weight.shape[1]:
-            raise ValueError(f"x has {x.shape[-1]} features, the layer expects {self.weight.shape[1]}")
+            raise ValueError(
+                f"x has {x.shape[-1]} features, the layer expects {self.weight.shape[1]}"
+            )
         return F.linear(x, self.normalized_weight(), self.bias)
 
 
@@ -97,14 +124,35 @@ class SpectralNormConv2d(_SpectralNorm):
     for :math:`W^\\top`, on inputs of shape ``(1, in_channels, *input_size)``.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, input_size, coeff=0.9, n_power_iter=1):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        input_size,
+        coeff=0.9,
+        n_power_iter=1,
+    ):
         super().__init__(coeff, n_power_iter)
         if kernel_size % 2 != 1:
-            raise ValueError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
-        layer = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
-        self.weight, self.bias, self.padding = layer.weight, layer.bias, kernel_size // 2
+            raise ValueError(
+                f"kernel_size must be odd for 'same' padding, got {kernel_size}"
+            )
+        layer = nn.Conv2d(
+            in_channels, out_channels, kernel_size, padding=kernel_size // 2
+        )
+        self.weight, self.bias, self.padding = (
+            layer.weight,
+            layer.bias,
+            kernel_size // 2,
+        )
         self.input_size = tuple(input_size)
-        self.register_buffer("u", F.normalize(torch.randn(1, out_channels, *self.input_size).flatten(), dim=0))
+        self.register_buffer(
+            "u",
+            F.normalize(
+                torch.randn(1, out_channels, *self.input_size).flatten(), dim=0
+            ),
+        )
 
     def _forward_op(self, v):
         return F.conv2d(v, self.weight, padding=self.padding)
@@ -119,16 +167,30 @@ class SpectralNormConv2d(_SpectralNorm):
             u = self.u.reshape(out_shape)
             steps = self.n_power_iter if self.training else 0
             for _ in range(steps):
-                v = F.normalize(self._transpose_op(u).flatten(), dim=0).reshape(1, -1, *self.input_size)
-                u = F.normalize(self._forward_op(v).flatten(), dim=0).reshape(out_shape)
+                v = F.normalize(self._transpose_op(u).flatten(), dim=0).reshape(
+                    1, -1, *self.input_size
+                )
+                u = F.normalize(self._forward_op(v).flatten(), dim=0).reshape(
+                    out_shape
+                )
             self.u.copy_(u.flatten())
             u = u.clone()
-            v = F.normalize(self._transpose_op(u).flatten(), dim=0).reshape(1, -1, *self.input_size)
+            v = F.normalize(self._transpose_op(u).flatten(), dim=0).reshape(
+                1, -1, *self.input_size
+            )
         return (u * self._forward_op(v)).sum()
 
     def forward(self, x):
         """The convolution of ``x`` (N, C_in, H, W) with the normalized kernel."""
-        if x.ndim != 4 or x.shape[1] != self.weight.shape[1] or tuple(x.shape[2:]) != self.input_size:
-            raise ValueError(f"x must have shape (N, {self.weight.shape[1]}, {self.input_size[0]}, "
-                             f"{self.input_size[1]}), got {tuple(x.shape)}")  # fmt: skip
-        return F.conv2d(x, self.normalized_weight(), self.bias, padding=self.padding)
+        if (
+            x.ndim != 4
+            or x.shape[1] != self.weight.shape[1]
+            or tuple(x.shape[2:]) != self.input_size
+        ):
+            raise ValueError(
+                f"x must have shape (N, {self.weight.shape[1]}, {self.input_size[0]}, "
+                f"{self.input_size[1]}), got {tuple(x.shape)}"
+            )
+        return F.conv2d(
+            x, self.normalized_weight(), self.bias, padding=self.padding
+        )

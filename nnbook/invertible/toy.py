@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import torch
 
 from nnbook import data
-from nnbook.invertible.flows import AffineCouplingFlow, IResNetFlow, fit_flow, log_density_grid
+from nnbook.invertible.flows import (
+    AffineCouplingFlow,
+    IResNetFlow,
+    fit_flow,
+    log_density_grid,
+)
 
 __all__ = ["ToyResult", "make_toy_flows", "plot_toy_row", "run_toy"]
 
@@ -27,10 +32,14 @@ def make_toy_flows(seed=0):
     """
     torch.manual_seed(seed)
     default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)  # the initial weights are drawn in float64 too
+    torch.set_default_dtype(
+        torch.float64
+    )  # the initial weights are drawn in float64 too
     try:
         return {
-            "i-ResNet": IResNetFlow(2, n_blocks=8, hidden=64, layers=3, coeff=0.99, actnorm=True),
+            "i-ResNet": IResNetFlow(
+                2, n_blocks=8, hidden=64, layers=3, coeff=0.99, actnorm=True
+            ),
             "coupling": AffineCouplingFlow(2, n_layers=8, hidden=64),
         }
     finally:
@@ -56,7 +65,9 @@ class ToyResult:
     seconds: dict
 
 
-def run_toy(name, *, steps=1000, batch_size=256, lr=5e-3, n_test=10_000, seed=0):
+def run_toy(
+    name, *, steps=1000, batch_size=256, lr=5e-3, n_test=10_000, seed=0
+):
     """Train both flows of :func:`make_toy_flows` on ``name`` and score them on ``n_test`` held-out points.
 
     Everything is computed in float64: the kernels of another CPU round differently, and
@@ -65,13 +76,22 @@ def run_toy(name, *, steps=1000, batch_size=256, lr=5e-3, n_test=10_000, seed=0)
     ``seed + 1`` draws the test points. A notebook passes ``seed=nnbook.seed(k)``.
     """
     flows = make_toy_flows(seed)
-    test = data.toy2d(name, n_test, generator=torch.Generator().manual_seed(seed + 1))
+    test = data.toy2d(
+        name, n_test, generator=torch.Generator().manual_seed(seed + 1)
+    )
     entropy = data.toy2d_entropy(name)
     nll, gap, seconds = {}, {}, {}
     for label, flow in flows.items():
-        batches = torch.Generator().manual_seed(seed)  # the same stream of batches for both flows
+        batches = torch.Generator().manual_seed(
+            seed
+        )  # the same stream of batches for both flows
         start = time.process_time()
-        fit_flow(flow, lambda g=batches: data.toy2d(name, batch_size, generator=g), steps, lr=lr)
+        fit_flow(
+            flow,
+            lambda g=batches: data.toy2d(name, batch_size, generator=g),
+            steps,
+            lr=lr,
+        )
         seconds[label] = time.process_time() - start
         with torch.no_grad():
             nll[label] = -flow.log_prob(test).mean().item()
@@ -80,7 +100,12 @@ def run_toy(name, *, steps=1000, batch_size=256, lr=5e-3, n_test=10_000, seed=0)
 
 
 #: Half the width of the plotted square, per dataset.
-PLOT_LIMITS = {"8gaussians": 4.0, "checkerboard": 2.5, "moons": 2.6, "spirals": 3.7}
+PLOT_LIMITS = {
+    "8gaussians": 4.0,
+    "checkerboard": 2.5,
+    "moons": 2.6,
+    "spirals": 3.7,
+}
 
 
 def plot_toy_row(axes, result, *, n_samples=1000):
@@ -88,13 +113,30 @@ def plot_toy_row(axes, result, *, n_samples=1000):
     lim = PLOT_LIMITS[result.name]
     panels = [("data", lambda x: data.toy2d_log_density(result.name, x))]
     panels += [(label, flow.log_prob) for label, flow in result.flows.items()]
-    densities = [(label, log_density_grid(log_prob, lim=lim, n=100)[1].exp()) for label, log_prob in panels]
+    densities = [
+        (label, log_density_grid(log_prob, lim=lim, n=100)[1].exp())
+        for label, log_prob in panels
+    ]
     top = max(density.max().item() for _, density in densities)
     for ax, (label, density) in zip(axes[:3], densities, strict=True):
-        ax.imshow(density.numpy(), origin="lower", extent=(-lim, lim, -lim, lim), cmap="magma", vmin=0, vmax=top)
-        ax.set_title(f"{result.name}: true density" if label == "data" else f"{label} density", fontsize=9)
+        ax.imshow(
+            density.numpy(),
+            origin="lower",
+            extent=(-lim, lim, -lim, lim),
+            cmap="magma",
+            vmin=0,
+            vmax=top,
+        )
+        ax.set_title(
+            f"{result.name}: true density"
+            if label == "data"
+            else f"{label} density",
+            fontsize=9,
+        )
     for ax, (label, flow) in zip(axes[3:], result.flows.items(), strict=True):
-        samples = flow.sample(n_samples, generator=torch.Generator().manual_seed(result.seed + 2))
+        samples = flow.sample(
+            n_samples, generator=torch.Generator().manual_seed(result.seed + 2)
+        )
         ax.scatter(samples[:, 0], samples[:, 1], s=1, alpha=0.5)
         ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
         ax.set_title(f"{label} samples (inverse)", fontsize=9)

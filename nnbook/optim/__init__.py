@@ -8,7 +8,14 @@
 """
 
 from nnbook.optim.landscapes import quadratic, rosenbrock, saddle, trajectory
-from nnbook.optim.optimizers import SGD, Adadelta, Adagrad, Adam, Optimizer, RMSprop
+from nnbook.optim.optimizers import (
+    SGD,
+    Adadelta,
+    Adagrad,
+    Adam,
+    Optimizer,
+    RMSprop,
+)
 from nnbook.optim.rules import (
     adadelta_update,
     adagrad_update,

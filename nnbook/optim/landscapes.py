@@ -71,7 +71,9 @@ def trajectory(make_optimizer, loss, start, steps):
     v.number("steps", steps, low=0, integer=True)
     theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     if theta.shape != (2,):
-        raise ValueError(f"start must hold 2 coordinates, got shape {tuple(theta.shape)}")
+        raise ValueError(
+            f"start must hold 2 coordinates, got shape {tuple(theta.shape)}"
+        )
     optimizer = make_optimizer([theta])
     path = [theta.detach().clone()]
     for _ in range(steps):

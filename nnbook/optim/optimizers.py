@@ -36,20 +36,28 @@ class Optimizer:
     def __init__(self, params, defaults):
         params = list(params)
         if not params:
-            raise ValueError("params must not be empty: the optimizer has nothing to optimize")
+            raise ValueError(
+                "params must not be empty: the optimizer has nothing to optimize"
+            )
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.param_groups = []
         for group in groups:
             group = {**defaults, **group, "params": list(group["params"])}
             for i, p in enumerate(group["params"]):
                 if not isinstance(p, torch.Tensor):
-                    raise TypeError(f"params[{i}] must be a torch.Tensor, got {type(p).__name__}")
+                    raise TypeError(
+                        f"params[{i}] must be a torch.Tensor, got {type(p).__name__}"
+                    )
             self.param_groups.append(group)
         self.defaults = defaults
         self.state = {}  # tensor -> its state dict
 
     def _hyperparameters(self, group):
-        return {k: val for k, val in group.items() if k not in ("params", "initial_lr")}
+        return {
+            k: val
+            for k, val in group.items()
+            if k not in ("params", "initial_lr")
+        }
 
     @torch.no_grad()
     def step(self):
@@ -58,7 +66,9 @@ class Optimizer:
             hyper = self._hyperparameters(group)
             for p in group["params"]:
                 if p.grad is not None:
-                    type(self).rule(p, p.grad, self.state.setdefault(p, {}), **hyper)
+                    type(self).rule(
+                        p, p.grad, self.state.setdefault(p, {}), **hyper
+                    )
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: set them to None (the default) or to zero."""
@@ -77,10 +87,12 @@ class Optimizer:
         index = {id(p): i for i, p in enumerate(self._params())}
         state = {index[id(p)]: copy.deepcopy(s) for p, s in self.state.items()}
         groups = [
-            {**{k: val for k, val in g.items() if k != "params"},
-             "params": [index[id(p)] for p in g["params"]]}
+            {
+                **{k: val for k, val in g.items() if k != "params"},
+                "params": [index[id(p)] for p in g["params"]],
+            }
             for g in self.param_groups
-        ]  # fmt: skip
+        ]
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -96,7 +108,9 @@ class Optimizer:
             )
         for g, own in zip(groups, self.param_groups, strict=True):
             own.update({k: val for k, val in g.items() if k != "params"})
-        self.state = {params[i]: copy.deepcopy(s) for i, s in state_dict["state"].items()}
+        self.state = {
+            params[i]: copy.deepcopy(s) for i, s in state_dict["state"].items()
+        }
 
 
 def _check_common(lr, weight_decay, eps=None):
@@ -112,7 +126,13 @@ class SGD(Optimizer):
     rule = staticmethod(rules.sgd_update)
 
     def __init__(
-        self, params, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0
+        self,
+        params,
+        lr=1e-3,
+        momentum=0.0,
+        dampening=0.0,
+        nesterov=False,
+        weight_decay=0.0,
     ):
         _check_common(lr, weight_decay)
         v.number("momentum", momentum, low=0)
@@ -122,8 +142,13 @@ class SGD(Optimizer):
                 f"nesterov requires momentum > 0 and dampening = 0, got momentum={momentum}, "
                 f"dampening={dampening}"
             )
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                        weight_decay=weight_decay)  # fmt: skip
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            nesterov=nesterov,
+            weight_decay=weight_decay,
+        )
         super().__init__(params, defaults)
 
 
@@ -132,10 +157,15 @@ class Adagrad(Optimizer):
 
     rule = staticmethod(rules.adagrad_update)
 
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10):
+    def __init__(
+        self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10
+    ):
         _check_common(lr, weight_decay, eps)
         v.number("lr_decay", lr_decay, low=0)
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps))
+        super().__init__(
+            params,
+            dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps),
+        )
 
 
 class RMSprop(Optimizer):
@@ -143,13 +173,27 @@ class RMSprop(Optimizer):
 
     rule = staticmethod(rules.rmsprop_update)
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False):  # fmt: skip
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+    ):
         _check_common(lr, weight_decay, eps)
         v.number("alpha", alpha, low=0, high=1)
         v.number("momentum", momentum, low=0)
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                        centered=centered)  # fmt: skip
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+        )
         super().__init__(params, defaults)
 
 
@@ -161,7 +205,9 @@ class Adadelta(Optimizer):
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
         _check_common(lr, weight_decay, eps)
         v.number("rho", rho, low=0, high=1)
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+        super().__init__(
+            params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+        )
 
 
 class Adam(Optimizer):
@@ -169,12 +215,17 @@ class Adam(Optimizer):
 
     rule = staticmethod(rules.adam_update)
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(
+        self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
+    ):
         _check_common(lr, weight_decay, eps)
         if not isinstance(betas, tuple | list) or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+            raise TypeError(
+                f"betas must be a pair (beta1, beta2), got {betas!r}"
+            )
         for i, beta in enumerate(betas):
             v.number(f"betas[{i}]", beta, low=0, high=1, high_open=True)
         super().__init__(
-            params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+            params,
+            dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay),
         )

@@ -13,11 +13,25 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["adadelta_update", "adagrad_update", "adam_update", "rmsprop_update", "sgd_update"]
+__all__ = [
+    "adadelta_update",
+    "adagrad_update",
+    "adam_update",
+    "rmsprop_update",
+    "sgd_update",
+]
 
 
 def sgd_update(
-    p, grad, state, *, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0
+    p,
+    grad,
+    state,
+    *,
+    lr,
+    momentum=0.0,
+    dampening=0.0,
+    nesterov=False,
+    weight_decay=0.0,
 ):
     r"""Gradient descent :eq:`eq-opt-gd`, with momentum :eq:`eq-opt-momentum` or Nesterov's :eq:`eq-opt-nesterov`.
 
@@ -51,7 +65,9 @@ def sgd_update(
     p.add_(grad, alpha=-lr)
 
 
-def adagrad_update(p, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10):
+def adagrad_update(
+    p, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10
+):
     r"""Adagrad: a learning rate per coordinate, shrinking with its gradient history.
 
     Implements :eq:`eq-opt-adagrad`.
@@ -75,8 +91,18 @@ def adagrad_update(p, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e
     p.addcdiv_(grad, G.sqrt().add_(eps), value=-eta_t)
 
 
-def rmsprop_update(p, grad, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                   centered=False):  # fmt: skip
+def rmsprop_update(
+    p,
+    grad,
+    state,
+    *,
+    lr,
+    alpha=0.99,
+    eps=1e-8,
+    weight_decay=0.0,
+    momentum=0.0,
+    centered=False,
+):
     r"""RMSprop: divide by a running root mean square of the gradients. Implements :eq:`eq-opt-rmsprop`.
 
     .. math::
@@ -111,7 +137,9 @@ def rmsprop_update(p, grad, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0
         p.addcdiv_(grad, rms, value=-lr)
 
 
-def adadelta_update(p, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+def adadelta_update(
+    p, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0
+):
     r"""Adadelta: step sizes in the units of the parameters. Implements :eq:`eq-opt-adadelta`.
 
     .. math::
@@ -132,12 +160,16 @@ def adadelta_update(p, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0
     square_avg = state.setdefault("square_avg", torch.zeros_like(p))
     acc_delta = state.setdefault("acc_delta", torch.zeros_like(p))
     square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)  # E[g^2]_t
-    delta = (acc_delta + eps).sqrt_().div_((square_avg + eps).sqrt_()).mul_(grad)  # Delta_t
+    delta = (
+        (acc_delta + eps).sqrt_().div_((square_avg + eps).sqrt_()).mul_(grad)
+    )  # Delta_t
     acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # E[Delta^2]_t
     p.add_(delta, alpha=-lr)
 
 
-def adam_update(p, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+def adam_update(
+    p, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
+):
     r"""Adam: momentum and RMSprop together, with bias correction. Implements :eq:`eq-opt-adam`.
 
     .. math::
@@ -161,4 +193,6 @@ def adam_update(p, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight
     m.mul_(beta1).add_(grad, alpha=1 - beta1)  # m_t
     v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v_t
     denominator = (v / (1 - beta2**t)).sqrt_().add_(eps)  # sqrt(v_hat) + eps
-    p.addcdiv_(m, denominator, value=-lr / (1 - beta1**t))  # m_hat = m_t / (1 - beta1^t)
+    p.addcdiv_(
+        m, denominator, value=-lr / (1 - beta1**t)
+    )  # m_hat = m_t / (1 - beta1^t)

@@ -18,7 +18,9 @@ class LRScheduler:
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs = [
+            group["initial_lr"] for group in optimizer.param_groups
+        ]
         self.last_epoch = 0
         self._apply()
 
@@ -27,7 +29,9 @@ class LRScheduler:
         raise NotImplementedError
 
     def _apply(self):
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+        for group, base in zip(
+            self.optimizer.param_groups, self.base_lrs, strict=True
+        ):
             group["lr"] = self.lr_at(base, self.last_epoch)
 
     def step(self):
@@ -43,7 +47,10 @@ class LRScheduler:
         return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
 
     def load_state_dict(self, state_dict):
-        self.last_epoch, self.base_lrs = state_dict["last_epoch"], list(state_dict["base_lrs"])
+        self.last_epoch, self.base_lrs = (
+            state_dict["last_epoch"],
+            list(state_dict["base_lrs"]),
+        )
         self._apply()
 
 

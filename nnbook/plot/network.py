@@ -1,4 +1,4 @@
-"""Figure helpers shared by the chapters."""
+"""Drawings of a fully connected network and of an activation with its derivative."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def draw_network(sizes, ax=None, *, max_neurons=8, labels=True):
     matplotlib Axes
     """
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"sizes must hold at least 2 positive widths, got {list(sizes)}")
+        raise ValueError(
+            f"sizes must hold at least 2 positive widths, got {list(sizes)}"
+        )
     ax = ax or plt.gca()
     shown = [min(F, max_neurons) for F in sizes]
     columns = []
@@ -44,8 +46,14 @@ def draw_network(sizes, ax=None, *, max_neurons=8, labels=True):
             ax.text(x[0] + 0.12, 0, "⋮", fontsize=14, va="center")
         if labels:
             role = "input" if nu == 0 else "output" if nu == N else "hidden"
-            ax.text(x[0], -max(shown) / 2 - 0.9, f"ν = {nu}\n{role}\nF = {sizes[nu]}",
-                    ha="center", va="top", fontsize=9)  # fmt: skip
+            ax.text(
+                x[0],
+                -max(shown) / 2 - 0.9,
+                f"ν = {nu}\n{role}\nF = {sizes[nu]}",
+                ha="center",
+                va="top",
+                fontsize=9,
+            )
     ax.set_xlim(-0.6, N + 0.6)
     ax.set_ylim(-max(shown) / 2 - 2.6, max(shown) / 2 + 0.6)
     ax.axis("off")

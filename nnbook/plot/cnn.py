@@ -1,0 +1,252 @@
+"""Figures of the convolutional chapter: feature maps, learned filters and accuracy curves.
+
+Each function draws one figure of a section of the chapter from the tensors that the
+section computed; the experiment itself stays in the notebook. A function that draws on
+one Axes takes ``ax=None`` and returns the Axes; one that lays out a grid of images makes
+its own Figure and returns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+__all__ = ["plot_accuracy_curves", "plot_filters_and_maps", "plot_shifted_maps"]
+
+
+def _array(name, x, *, ndim=None):
+    """``x`` as a float NumPy array; a tensor is detached and moved to the CPU first."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    elif isinstance(x, (str, bytes)) or not isinstance(
+        x, (np.ndarray, Sequence)
+    ):
+        raise TypeError(
+            f"{name} must be a tensor, an array or a sequence of numbers, got {type(x).__name__}"
+        )
+    try:
+        array = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must hold numbers, got {x!r:.60}") from err
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(
+            f"{name} must have {ndim} dimensions, got {array.ndim}: shape {array.shape}"
+        )
+    return array
+
+
+def _axes(ax, figsize):
+    """``ax``, or the Axes of a new figure of size ``figsize`` when ``ax`` is None."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    elif not isinstance(ax, plt.Axes):
+        raise TypeError(
+            f"ax must be a matplotlib Axes or None, got {type(ax).__name__}"
+        )
+    return ax
+
+
+def _bare(ax):
+    """Remove the ticks of an Axes that shows an image."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_shifted_maps(
+    image,
+    maps,
+    shifted,
+    shifted_maps,
+    *,
+    filter_names=("horizontal-stroke filter", "vertical-stroke filter"),
+    shift_label="shifted 3 pixels right",
+):
+    """A grid of an image and its feature maps, above the same for the shifted image.
+
+    Parameters
+    ----------
+    image, shifted : tensor or array of shape (1, 1, H, W)
+        The input of the convolution, and the same input shifted.
+    maps, shifted_maps : tensor or array of shape (1, F, H_out, W_out)
+        The feature maps the F filters make of ``image`` and of ``shifted``.
+    filter_names : sequence of str, default ("horizontal-stroke filter", "vertical-stroke filter")
+        The titles of the map columns, one per filter.
+    shift_label : str, default "shifted 3 pixels right"
+        The label of the lower row.
+
+    Returns
+    -------
+    matplotlib Figure
+        Two rows of 1 + F images, 7 inches wide: the input in grey, each feature map on
+        a red-blue scale.
+
+    Raises
+    ------
+    TypeError
+        If an image or map is not a tensor, an array or a sequence of numbers.
+    ValueError
+        If an image or map has the wrong shape, or ``filter_names`` does not name every
+        filter.
+    """
+    images = {"image": image, "shifted": shifted}
+    images = {name: _array(name, x, ndim=4) for name, x in images.items()}
+    for name, x in images.items():
+        if x.shape[:2] != (1, 1):
+            raise ValueError(
+                f"{name} must have shape (1, 1, H, W), got {x.shape}"
+            )
+    all_maps = {"maps": maps, "shifted_maps": shifted_maps}
+    all_maps = {name: _array(name, x, ndim=4) for name, x in all_maps.items()}
+    if (
+        all_maps["maps"].shape != all_maps["shifted_maps"].shape
+        or len(all_maps["maps"]) != 1
+    ):
+        shapes = {name: x.shape for name, x in all_maps.items()}
+        raise ValueError(
+            f"maps and shifted_maps must both have shape (1, F, H, W), got {shapes}"
+        )
+    n_filters = all_maps["maps"].shape[1]
+    if isinstance(filter_names, str) or len(filter_names) != n_filters:
+        raise ValueError(
+            f"filter_names must name each of the {n_filters} filters, got {filter_names!r}"
+        )
+    fig, axes = plt.subplots(2, 1 + n_filters, figsize=(7, 5))
+    rows = [
+        (images["image"], all_maps["maps"]),
+        (images["shifted"], all_maps["shifted_maps"]),
+    ]
+    for row, (x, m) in enumerate(rows):
+        axes[row, 0].imshow(x[0, 0], cmap="gray_r")
+        for k in range(n_filters):
+            axes[row, k + 1].imshow(m[0, k], cmap="RdBu_r")
+    for ax, title in zip(axes[0], ["input", *filter_names], strict=True):
+        ax.set_title(title, fontsize=10)
+    axes[1, 0].set_ylabel(shift_label)
+    for ax in axes.flat:
+        _bare(ax)
+    return fig
+
+
+def plot_accuracy_curves(curves, ax=None, *, ylabel="test accuracy (%)"):
+    """Test accuracy after every epoch, in percent, one line with markers per model.
+
+    Parameters
+    ----------
+    curves : dict
+        ``{label: accuracies}``: for each model, its accuracy (a fraction between 0 and
+        1) after epochs 1, 2, ...
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new 6 × 3.5 inch figure.
+    ylabel : str, default "test accuracy (%)"
+        The label of the vertical axis.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    TypeError
+        If ``curves`` is not a dict or an entry is not a sequence of numbers.
+    ValueError
+        If ``curves`` or one of its entries is empty.
+    """
+    if not isinstance(curves, Mapping):
+        raise TypeError(f"curves must be a dict, got {type(curves).__name__}")
+    if not curves:
+        raise ValueError(
+            "curves must hold at least one entry, got an empty dict"
+        )
+    arrays = {
+        label: _array(f"curves[{label!r}]", c, ndim=1)
+        for label, c in curves.items()
+    }
+    for label, c in arrays.items():
+        if len(c) == 0:
+            raise ValueError(
+                f"curves[{label!r}] must hold at least one accuracy, got none"
+            )
+    ax = _axes(ax, (6, 3.5))
+    markers = ["o-", "s-", "^-", "D-", "v-"]
+    for k, (label, c) in enumerate(arrays.items()):
+        ax.plot(
+            np.arange(1, len(c) + 1),
+            100 * c,
+            markers[k % len(markers)],
+            label=label,
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
+
+
+def plot_filters_and_maps(digit, filters, first_maps, second_maps):
+    """A digit, the filters of a first convolution, and the maps of two stages.
+
+    The upper part has one column per filter: the filter above the map it makes of the
+    digit, with the digit itself in a first column. The lower part shows the maps of the
+    second stage, four to a row.
+
+    Parameters
+    ----------
+    digit : tensor or array of shape (H, W)
+        The input image.
+    filters : tensor or array of shape (F, k, k)
+        The first layer's filters (one input channel).
+    first_maps : tensor or array of shape (F, H1, W1)
+        The first stage's feature maps of ``digit``, one per filter.
+    second_maps : tensor or array of shape (G, H2, W2)
+        The second stage's maps to show.
+
+    Returns
+    -------
+    matplotlib Figure
+        7 inches wide. The digit is drawn in grey, the filters on a red-blue scale and
+        the maps in the ``magma`` colours.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not a tensor, an array or a sequence of numbers.
+    ValueError
+        If an argument has the wrong number of dimensions, or ``first_maps`` does not
+        hold one map per filter.
+    """
+    digit = _array("digit", digit, ndim=2)
+    filters = _array("filters", filters, ndim=3)
+    first_maps = _array("first_maps", first_maps, ndim=3)
+    second_maps = _array("second_maps", second_maps, ndim=3)
+    n_filters = len(filters)
+    if len(first_maps) != n_filters:
+        raise ValueError(
+            f"first_maps must hold one map per filter ({n_filters}), got {len(first_maps)}"
+        )
+    if len(second_maps) == 0:
+        raise ValueError("second_maps must hold at least one map, got none")
+    columns = 4
+    rows = -(-len(second_maps) // columns)
+    fig = plt.figure(figsize=(7, 2.4 + 1.35 * rows), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.4, 1.35 * rows])
+    upper = top.subplots(2, 1 + n_filters)
+    lower = np.atleast_2d(bottom.subplots(rows, columns))
+    for ax in [*upper.flat, *lower.flat]:
+        _bare(ax)
+    upper[0, 0].imshow(digit, cmap="gray_r")
+    upper[0, 0].set_title("input")
+    for i in range(n_filters):
+        upper[0, i + 1].imshow(filters[i], cmap="RdBu_r")
+        upper[0, i + 1].set_title(f"filter {i}")
+        upper[1, i + 1].imshow(first_maps[i], cmap="magma")
+    upper[1, 0].set_ylabel("stage 1")
+    for spine in upper[1, 0].spines.values():
+        spine.set_visible(False)
+    for ax, m in zip(lower.flat, second_maps, strict=False):
+        ax.imshow(m, cmap="magma")
+    for ax in list(lower.flat)[len(second_maps) :]:
+        ax.axis("off")
+    lower[0, 0].set_ylabel("stage 2")
+    return fig

@@ -1,0 +1,1227 @@
+r"""The book's diagrams, drawn with matplotlib so that they are tested and look alike.
+
+Every diagram is a function that draws on ``ax`` (a new figure of its natural size, at
+most 7 inches wide, when ``ax`` is None) and returns the Axes; ``ax.figure`` is the
+figure. The diagrams share one palette: dark navy for data and inputs, orange for
+operations and parameters, grey for arrows, and a muted red for the quantities of the
+backward pass. Symbols follow the notation of the book's preface. No diagram
+has a title: the book's caption says what it shows.
+
+Each drawn element carries a ``gid`` that names its role (``"arrow"``, ``"backward"``,
+``"output-cell"``, ...), so that a test can count what was drawn.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
+from matplotlib.patches import (
+    Circle,
+    FancyArrowPatch,
+    FancyBboxPatch,
+    Rectangle,
+)
+from matplotlib.path import Path
+
+from nnbook._validate import number
+
+__all__ = [
+    "backprop_graph",
+    "conv_window",
+    "dense_layer",
+    "invertible_block",
+    "lstm_cell",
+    "pooling",
+    "residual_block",
+    "rnn_unrolled",
+    "roofline",
+]
+
+NAVY = "#1f3b57"  # data, inputs, states
+ORANGE = "#d9822b"  # operations, parameters
+GREY = "#8c8c8c"  # arrows
+BACKWARD = "#b03a48"  # gradients flowing back
+INK = "#1a1a1a"  # text
+FONT = 10  # labels
+SMALL = 9  # the smallest text any diagram uses
+
+#: The widest figure a diagram makes, in inches: the width of the book's text column.
+MAX_WIDTH = 7.0
+
+
+# --- drawing helpers -------------------------------------------------------------------
+
+
+def _tint(color, share):
+    """``color`` mixed with white, keeping ``share`` of the color."""
+    return tuple(1 - (1 - c) * share for c in to_rgb(color))
+
+
+def _canvas(ax, width, height, left=0.0, bottom=0.0):
+    """An Axes whose data coordinates are inches, ``width`` by ``height`` from ``(left, bottom)``."""
+    if _checked_ax(ax) is None:
+        fig = plt.figure(figsize=(width, height))
+        ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(left, left + width)
+    ax.set_ylim(bottom, bottom + height)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def _checked_ax(ax):
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(
+            f"ax must be a matplotlib Axes or None, got {type(ax).__name__}"
+        )
+    return ax
+
+
+def _text(
+    ax, xy, s, *, color=INK, fontsize=FONT, ha="center", va="center", **kwargs
+):
+    return ax.text(
+        *xy, s, color=color, fontsize=fontsize, ha=ha, va=va, zorder=4, **kwargs
+    )
+
+
+def _box(
+    ax,
+    xy,
+    w,
+    h,
+    s="",
+    *,
+    color=ORANGE,
+    share=0.18,
+    fontsize=FONT,
+    gid="box",
+    **kwargs,
+):
+    """A rounded box centred at ``xy`` (inches), with ``s`` written inside."""
+    x, y = xy
+    patch = FancyBboxPatch(
+        (x - w / 2, y - h / 2),
+        w,
+        h,
+        boxstyle="round,pad=0,rounding_size=0.07",
+        facecolor=_tint(color, share),
+        edgecolor=color,
+        linewidth=1.4,
+        zorder=2,
+        gid=gid,
+        **kwargs,
+    )
+    ax.add_patch(patch)
+    if s:
+        _text(ax, xy, s, fontsize=fontsize)
+    return patch
+
+
+def _circle(
+    ax, xy, r, s="", *, color=ORANGE, share=0.18, fontsize=FONT, gid="node"
+):
+    patch = Circle(
+        xy,
+        r,
+        facecolor=_tint(color, share),
+        edgecolor=color,
+        linewidth=1.4,
+        zorder=2,
+        gid=gid,
+    )
+    ax.add_patch(patch)
+    if s:
+        _text(ax, xy, s, fontsize=fontsize)
+    return patch
+
+
+def _arrow(
+    ax,
+    a=None,
+    b=None,
+    *,
+    path=None,
+    A=None,
+    B=None,
+    color=GREY,
+    rad=0.0,
+    lw=1.3,
+    style="-|>",
+    gid="arrow",
+    connection=None,
+    **kwargs,
+):
+    """An arrow from ``a`` to ``b`` (or along ``path``), clipped at the patches ``A`` and ``B``."""
+    if path is not None:
+        arrow = FancyArrowPatch(
+            path=Path(path), arrowstyle=style, mutation_scale=11
+        )
+    else:
+        arrow = FancyArrowPatch(
+            a,
+            b,
+            arrowstyle=style,
+            mutation_scale=11,
+            patchA=A,
+            patchB=B,
+            shrinkA=0,
+            shrinkB=0.5,
+            connectionstyle=connection or f"arc3,rad={rad}",
+        )
+    arrow.set(color=color, linewidth=lw, zorder=1, gid=gid, **kwargs)
+    ax.add_patch(arrow)
+    return arrow
+
+
+def _line(ax, points, *, color=GREY, lw=1.3, gid="line"):
+    """A polyline without a head, drawn as a patch like the arrows."""
+    return _arrow(ax, path=points, style="-", color=color, lw=lw, gid=gid)
+
+
+def _c(patch):
+    """The centre of a Circle or of a box."""
+    if isinstance(patch, Circle):
+        return patch.center
+    return (
+        patch.get_x() + patch.get_width() / 2,
+        patch.get_y() + patch.get_height() / 2,
+    )
+
+
+def _dot(ax, xy, *, color=GREY):
+    ax.add_patch(Circle(xy, 0.035, color=color, zorder=3, gid="junction"))
+
+
+def _integer(name, x, low, high=None):
+    return number(name, x, low=low, high=high, integer=True)
+
+
+# --- 1. a dense layer, forward and backward -----------------------------------------------
+
+_IN_X, _SUM_X, _G_X, _OUT_X = 1.25, 3.45, 4.7, 5.65
+_IN_Y = (3.1, 2.25, 1.4)
+_SUM_Y = (2.75, 1.75)
+_BIAS_Y = (3.5, 1.0)
+
+
+def _dense_nodes(ax):
+    """The nodes of a layer with 3 inputs and 2 outputs; returns them by role."""
+    nodes = {"in": [], "sum": [], "bias": [], "g": [], "out": []}
+    for fp, y in enumerate(_IN_Y):
+        nodes["in"].append(
+            _box(
+                ax,
+                (_IN_X, y),
+                0.8,
+                0.42,
+                rf"$h^{{(\nu)}}_{{{fp}}}$",
+                color=NAVY,
+                gid="input",
+            )
+        )
+    for f, (y, yb) in enumerate(zip(_SUM_Y, _BIAS_Y, strict=True)):
+        nodes["sum"].append(
+            _circle(ax, (_SUM_X, y), 0.24, r"$\Sigma$", fontsize=12, gid="sum")
+        )
+        nodes["bias"].append(
+            _box(
+                ax,
+                (_SUM_X, yb),
+                0.62,
+                0.38,
+                rf"$b^{{(\nu)}}_{{{f}}}$",
+                gid="bias",
+            )
+        )
+        nodes["g"].append(
+            _box(ax, (_G_X, y), 0.46, 0.42, "$g$", gid="activation")
+        )
+        nodes["out"].append(
+            _box(
+                ax,
+                (_OUT_X, y),
+                0.9,
+                0.42,
+                rf"$h^{{(\nu+1)}}_{{{f}}}$",
+                color=NAVY,
+                gid="output",
+            )
+        )
+    _text(ax, (_IN_X, 3.62), r"layer $\nu$", fontsize=SMALL, color=NAVY)
+    _text(ax, (_OUT_X, 3.27), r"layer $\nu+1$", fontsize=SMALL, color=NAVY)
+    return nodes
+
+
+def _dense_forward(ax, nodes, *, color=GREY, labels=True, weights=True):
+    for f, s in enumerate(nodes["sum"]):
+        if weights:
+            for i in nodes["in"]:
+                _arrow(ax, _c(i), _c(s), A=i, B=s, color=color, lw=1.1)
+        b, g, o = nodes["bias"][f], nodes["g"][f], nodes["out"][f]
+        _arrow(ax, _c(b), _c(s), A=b, B=s, color=color)
+        _arrow(ax, _c(s), _c(g), A=s, B=g, color=color)
+        _arrow(ax, _c(g), _c(o), A=g, B=o, color=color)
+        if labels:
+            _text(
+                ax,
+                ((_SUM_X + _G_X) / 2 + 0.05, _SUM_Y[f] + 0.2),
+                rf"$a^{{(\nu)}}_{{{f}}}$",
+            )
+    # Two of the six weights, named on their edges (the top and the bottom edge).
+    _text(ax, (2.3, 3.19), r"$\Theta^{(\nu)0}_{0}$", color=ORANGE)
+    _text(ax, (2.3, 1.33), r"$\Theta^{(\nu)1}_{2}$", color=ORANGE)
+
+
+def dense_layer(*, ax=None):
+    r"""A dense layer as a computation graph, for one sample.
+
+    Three inputs :math:`h^{(\nu)}_{f'}` feed two weighted sums
+    :math:`a^{(\nu)}_f = \sum_{f'} \Theta^{(\nu)f}_{f'} h^{(\nu)}_{f'} + b^{(\nu)}_f`, each
+    passed through the activation :math:`g` to give :math:`h^{(\nu+1)}_f`.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+        Where to draw; a new 5.85 x 3.85 inch figure when None.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _canvas(ax, 5.85, 3.85, left=0.6)
+    nodes = _dense_nodes(ax)
+    _dense_forward(ax, nodes)
+    _text(
+        ax,
+        (3.5, 0.38),
+        r"$a^{(\nu)}_f = \sum_{f'} \Theta^{(\nu)f}_{f'}\, h^{(\nu)}_{f'} + b^{(\nu)}_f,"
+        r"\qquad h^{(\nu+1)}_f = g\left(a^{(\nu)}_f\right)$",
+    )
+    return ax
+
+
+def backprop_graph(*, ax=None):
+    r"""The layer of :func:`dense_layer` with the backward pass drawn over it.
+
+    The forward arrows are faded; the backward quantities flow the other way, in red:
+    the gradient :math:`\partial J / \partial h^{(\nu+1)}_f` arrives from the next layer,
+    :math:`\delta^{(\nu)}_f = g'(a^{(\nu)}_f)\, \partial J / \partial h^{(\nu+1)}_f` at the
+    weighted sums, then :math:`\partial J / \partial h^{(\nu)}_{f'} = \sum_f
+    \delta^{(\nu)}_f \Theta^{(\nu)f}_{f'}` leaves for layer :math:`\nu - 1`, and each weight
+    receives :math:`\partial J / \partial \Theta^{(\nu)f}_{f'} = \delta^{(\nu)}_f h^{(\nu)}_{f'}`
+    (the outer product :math:`\delta h^\top`, summed over the mini-batch).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+        Where to draw; a new 7 x 4.3 inch figure when None.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _canvas(ax, 7.0, 4.3, left=-0.35, bottom=-0.45)
+    nodes = _dense_nodes(ax)
+    # Forward arrows faded; the weights' edges carry the backward arrows instead.
+    _dense_forward(ax, nodes, color="#c8c8c8", labels=False, weights=False)
+    back = {"color": BACKWARD, "gid": "backward"}
+    for f, s in enumerate(nodes["sum"]):
+        y = _SUM_Y[f]
+        b, g, o = nodes["bias"][f], nodes["g"][f], nodes["out"][f]
+        _arrow(ax, (6.62, y), _c(o), B=o, **back)
+        _arrow(ax, _c(o), _c(g), A=o, B=g, rad=0.6, **back)
+        _arrow(ax, _c(g), _c(s), A=g, B=s, rad=0.3, **back)
+        _text(
+            ax,
+            ((_SUM_X + _G_X) / 2, y + 0.42),
+            rf"$\delta^{{(\nu)}}_{{{f}}}$",
+            color=BACKWARD,
+        )
+        _arrow(
+            ax,
+            (_SUM_X + 0.12, y),
+            (_SUM_X + 0.12, _BIAS_Y[f]),
+            A=s,
+            B=b,
+            **back,
+        )
+        for i in nodes["in"]:
+            _arrow(ax, _c(s), _c(i), A=s, B=i, lw=1.1, **back)
+    for i in nodes["in"]:
+        _arrow(ax, _c(i), (-0.25, _c(i)[1]), A=i, **back)
+    _text(
+        ax,
+        (6.38, 2.25),
+        r"$\dfrac{\partial J}{\partial h^{(\nu+1)}_f}$",
+        color=BACKWARD,
+    )
+    _text(
+        ax,
+        (0.3, 2.68),
+        r"$\dfrac{\partial J}{\partial h^{(\nu)}_{f'}}$",
+        color=BACKWARD,
+    )
+    rows = (
+        (
+            r"$\delta^{(\nu)}_f = g'\left(a^{(\nu)}_f\right)\, \partial J / \partial h^{(\nu+1)}_f$",
+            r"$\partial J / \partial h^{(\nu)}_{f'} = \sum_f \delta^{(\nu)}_f\, \Theta^{(\nu)f}_{f'}$",
+        ),
+        (
+            r"$\partial J / \partial \Theta^{(\nu)f}_{f'} = \delta^{(\nu)}_f\, h^{(\nu)}_{f'}$",
+            r"$\partial J / \partial b^{(\nu)}_f = \delta^{(\nu)}_f$",
+        ),
+    )
+    for k, (left, right) in enumerate(rows):
+        _text(ax, (-0.1, 0.32 - 0.46 * k), left, ha="left", color=BACKWARD)
+        _text(ax, (3.6, 0.32 - 0.46 * k), right, ha="left", color=BACKWARD)
+    return ax
+
+
+# --- 2. a convolution window and 3. max pooling -----------------------------------------------
+
+
+def conv_window(size=5, kernel=3, padding=1, stride=2, *, ax=None):
+    r"""A kernel sliding over a padded input, and the output it produces.
+
+    The input of ``size`` :math:`n` is drawn with its ring of ``padding`` :math:`p` zeros
+    shaded, the kernel window of ``kernel`` :math:`k` at its first two positions, ``stride``
+    :math:`s` apart, and the output grid of side
+    :math:`n_{out} = \lfloor (n + 2p - k)/s \rfloor + 1` with the two cells those windows
+    produce highlighted. The formula, with the numbers, is written under the grids.
+
+    Parameters
+    ----------
+    size : int, default 5
+        Side :math:`n` of the (square) input, before padding.
+    kernel : int, default 3
+        Side :math:`k` of the kernel; at most ``size + 2 * padding``.
+    padding : int, default 1
+        Zeros :math:`p` added on every side; ``size + 2 * padding`` at most 15.
+    stride : int, default 2
+        Step :math:`s` between neighbouring windows.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an int.
+    ValueError
+        If an argument is out of range, or the kernel does not fit the padded input.
+    """
+    n = _integer("size", size, 1)
+    k = _integer("kernel", kernel, 1)
+    p = _integer("padding", padding, 0)
+    s = _integer("stride", stride, 1)
+    m = n + 2 * p
+    if m > 15:
+        raise ValueError(
+            f"size + 2 * padding must be at most 15 to be drawn, got {m}"
+        )
+    if k > m:
+        raise ValueError(
+            f"kernel must be at most size + 2 * padding = {m}, got {k}"
+        )
+    out = (m - k) // s + 1
+    gap = 1.5
+    c = min(
+        0.42, (MAX_WIDTH - 0.5 - gap) / (m + out)
+    )  # the side of a cell, in inches
+    width = 0.25 + m * c + gap + out * c + 0.25
+    height = 0.55 + m * c + 1.05
+    ax = _canvas(ax, width, height)
+    x0, y0 = 0.25, 1.05  # bottom left corner of the input grid
+    top = y0 + m * c
+
+    def cell(x, y, i, j, face, gid, edge="white"):
+        rect = Rectangle(
+            (x + j * c, y + (-(i + 1)) * c),
+            c,
+            c,
+            facecolor=face,
+            edgecolor=edge,
+            linewidth=1.0,
+            zorder=1,
+            gid=gid,
+        )
+        ax.add_patch(rect)
+        return rect
+
+    for i in range(m):
+        for j in range(m):
+            pad = min(i, j) < p or max(i, j) >= p + n
+            cell(
+                x0,
+                top,
+                i,
+                j,
+                "#ebebeb" if pad else _tint(NAVY, 0.3),
+                "padding-cell" if pad else "input-cell",
+            )
+            if pad and c >= 0.3:
+                _text(
+                    ax,
+                    (x0 + (j + 0.5) * c, top - (i + 0.5) * c),
+                    "0",
+                    color="#808080",
+                    fontsize=SMALL,
+                )
+    positions = [0] if out == 1 else [0, 1]
+    styles = (
+        {"linestyle": "-", "share": 0.55},
+        {"linestyle": "--", "share": 0.3},
+    )
+    ox, oy_top = (
+        x0 + m * c + gap,
+        y0 + (m + out) * c / 2,
+    )  # output grid, centred vertically
+    for i in range(out):
+        for j in range(out):
+            cell(ox, oy_top, i, j, _tint(NAVY, 0.3), "output-cell")
+    for pos, style in zip(positions, styles, strict=False):
+        inset = (
+            0.04 * pos
+        )  # the second window sits a little inside, so both stay visible
+        ax.add_patch(
+            Rectangle(
+                (x0 + pos * s * c + inset, top - k * c + inset),
+                k * c - 2 * inset,
+                k * c - 2 * inset,
+                fill=False,
+                edgecolor=ORANGE,
+                linewidth=2.4,
+                linestyle=style["linestyle"],
+                zorder=3,
+                gid="window",
+            )
+        )
+        ax.add_patch(
+            Rectangle(
+                (ox + pos * c, oy_top - c),
+                c,
+                c,
+                facecolor=_tint(ORANGE, style["share"]),
+                edgecolor=ORANGE,
+                linewidth=2.0,
+                linestyle=style["linestyle"],
+                zorder=2,
+                gid="output-highlight",
+            )
+        )
+    if out > 1:
+        _arrow(
+            ax,
+            (x0, top + 0.17),
+            (x0 + s * c, top + 0.17),
+            style="<|-|>",
+            color=GREY,
+            gid="dimension",
+        )
+        _text(
+            ax,
+            (x0 + s * c + 0.08, top + 0.2),
+            f"$s = {s}$",
+            ha="left",
+            fontsize=SMALL,
+        )
+    mid = y0 + m * c / 2
+    _arrow(ax, (x0 + m * c + 0.15, mid), (ox - 0.15, mid))
+    _text(
+        ax,
+        (x0 + m * c + gap / 2, mid + 0.22),
+        f"kernel $k = {k}$",
+        fontsize=SMALL,
+    )
+    _text(
+        ax,
+        (x0 + m * c / 2, y0 - 0.25),
+        f"input $n = {n}$, padding $p = {p}$",
+        fontsize=SMALL,
+    )
+    _text(
+        ax,
+        (ox + out * c / 2, oy_top - out * c - 0.25),
+        f"output $n_{{out}} = {out}$",
+        fontsize=SMALL,
+    )
+    _text(
+        ax,
+        (width / 2, 0.32),
+        r"$n_{out} = \lfloor (n + 2p - k)/s \rfloor + 1"
+        rf" = \lfloor ({n} + {2 * p} - {k})/{s} \rfloor + 1 = {out}$",
+    )
+    return ax
+
+
+_POOL_VALUES = ((1, 3, 2, 7), (4, 6, 5, 0), (8, 1, 1, 2), (0, 2, 3, 4))
+
+
+def pooling(values=None, *, ax=None):
+    r"""Max pooling of a 4 x 4 input by 2 x 2 windows with stride 2.
+
+    Each window is tinted in its own colour, its maximum is circled, and the 2 x 2 output
+    repeats the colours with the maxima.
+
+    Parameters
+    ----------
+    values : array_like of shape (4, 4), optional
+        The input; a fixed example when None. The first maximum of a window (row by row)
+        is the one marked.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if values is None:
+        values = np.array(_POOL_VALUES, dtype=float)
+    else:
+        try:
+            values = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"values must be a 4 x 4 array of numbers, got {type(values).__name__}"
+            ) from None
+        if values.shape != (4, 4):
+            raise ValueError(
+                f"values must have shape (4, 4), got {values.shape}"
+            )
+        if not np.isfinite(values).all():
+            raise ValueError("values must be finite, got nan or inf")
+    c = 0.5
+    width, height = 5.4, 2.75
+    ax = _canvas(ax, width, height)
+    x0, top = 0.3, 2.45
+    ox, otop = 4.1, top - c  # the output grid, centred on the input's height
+    faces = (NAVY, ORANGE, ORANGE, NAVY)
+    for w, (wi, wj) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        block = values[2 * wi : 2 * wi + 2, 2 * wj : 2 * wj + 2]
+        bi, bj = np.unravel_index(int(np.argmax(block)), block.shape)
+        for di in range(2):
+            for dj in range(2):
+                i, j = 2 * wi + di, 2 * wj + dj
+                xy = (x0 + j * c, top - (i + 1) * c)
+                ax.add_patch(
+                    Rectangle(
+                        xy,
+                        c,
+                        c,
+                        facecolor=_tint(faces[w], 0.22),
+                        edgecolor="white",
+                        linewidth=1.0,
+                        gid="input-cell",
+                    )
+                )
+                centre = (xy[0] + c / 2, xy[1] + c / 2)
+                is_max = (di, dj) == (bi, bj)
+                _text(
+                    ax,
+                    centre,
+                    f"{values[i, j]:.3g}",
+                    fontsize=11,
+                    fontweight="bold" if is_max else "normal",
+                )
+                if is_max:
+                    ax.add_patch(
+                        Circle(
+                            centre,
+                            0.19,
+                            fill=False,
+                            edgecolor=faces[w],
+                            linewidth=1.6,
+                            zorder=3,
+                            gid="maximum",
+                        )
+                    )
+        ax.add_patch(
+            Rectangle(
+                (x0 + 2 * wj * c, top - 2 * (wi + 1) * c),
+                2 * c,
+                2 * c,
+                fill=False,
+                edgecolor=faces[w],
+                linewidth=2.0,
+                zorder=3,
+                gid="window",
+            )
+        )
+        oxy = (ox + wj * c, otop - (wi + 1) * c)
+        ax.add_patch(
+            Rectangle(
+                oxy,
+                c,
+                c,
+                facecolor=_tint(faces[w], 0.22),
+                edgecolor=faces[w],
+                linewidth=2.0,
+                zorder=2,
+                gid="output-cell",
+            )
+        )
+        _text(
+            ax,
+            (oxy[0] + c / 2, oxy[1] + c / 2),
+            f"{block[bi, bj]:.3g}",
+            fontsize=11,
+            fontweight="bold",
+        )
+    mid = top - 2 * c
+    _arrow(ax, (x0 + 4 * c + 0.2, mid), (ox - 0.2, mid))
+    _text(ax, ((x0 + 4 * c + ox) / 2, mid + 0.3), "max pooling", fontsize=SMALL)
+    _text(
+        ax,
+        ((x0 + 4 * c + ox) / 2, mid - 0.3),
+        r"$2 \times 2$, stride 2",
+        fontsize=SMALL,
+    )
+    _text(ax, (x0 + 2 * c, 0.2), r"input $4 \times 4$", fontsize=SMALL)
+    _text(ax, (ox + c, 0.2), r"output $2 \times 2$", fontsize=SMALL)
+    return ax
+
+
+# --- 4. the residual block ------------------------------------------------------------------
+
+
+def residual_block(post_activation=None, *, ax=None):
+    r"""A residual block: a branch :math:`F(x)` plus the identity shortcut.
+
+    The branch is weight layer, ReLU, weight layer; the shortcut carries :math:`x` around
+    it to the addition, which gives :math:`x + F(x)`.
+
+    Parameters
+    ----------
+    post_activation : str, optional
+        The name of a nonlinearity applied after the addition, such as ``"ReLU"`` for
+        the original block of He et al. (2016). None (the default) draws none, as in the
+        full pre-activation block, where the sum leaves the block unchanged.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if post_activation is not None:
+        if not isinstance(post_activation, str):
+            raise TypeError(
+                f"post_activation must be a str or None, got {type(post_activation).__name__}"
+            )
+        if not post_activation.strip():
+            raise ValueError(
+                f"post_activation must be a non-empty name, got {post_activation!r}"
+            )
+    y = 1.2
+    ax = _canvas(ax, 7.0, 2.25)
+    # (kind, width, label), placed left to right with equal gaps between them.
+    items = [
+        ("x", 0.5, "$x$"),
+        ("op", 0.85, "weight\nlayer"),
+        ("op", 0.7, "ReLU"),
+        ("op", 0.85, "weight\nlayer"),
+        ("plus", 0.4, "$+$"),
+    ]
+    exit_length = 1.15 if post_activation is None else 0.5
+    if post_activation is not None:
+        items.append(
+            ("op", max(0.7, 0.1 * len(post_activation) + 0.3), post_activation)
+        )
+    gap = (MAX_WIDTH - 0.15 - exit_length - sum(w for _, w, _ in items)) / (
+        len(items) - 1
+    )
+    patches, x = [], 0.15
+    for kind, w, label in items:
+        centre = (x + w / 2, y)
+        if kind == "x":
+            patches.append(
+                _box(ax, centre, w, 0.5, label, color=NAVY, gid="input")
+            )
+        elif kind == "plus":
+            patches.append(
+                _circle(ax, centre, w / 2, label, fontsize=13, gid="add")
+            )
+        else:
+            patches.append(
+                _box(ax, centre, w, 0.55, label, fontsize=SMALL, gid="layer")
+            )
+        x += w + gap
+    for a, b in zip(patches[:-1], patches[1:], strict=True):
+        _arrow(ax, _c(a), _c(b), A=a, B=b)
+    _arrow(ax, _c(patches[-1]), (MAX_WIDTH - 0.05, y), A=patches[-1])
+    plus = patches[4]
+    (xa, _), (xb, _) = _c(patches[0]), _c(plus)
+    if post_activation is None:
+        _text(ax, ((xb + 0.2 + MAX_WIDTH) / 2, y + 0.22), "$x + F(x)$")
+    else:
+        _text(ax, ((xb + patches[5].get_x()) / 2, y - 0.42), "$x + F(x)$")
+    # The shortcut, over the branch, and the bracket under it.
+    _arrow(
+        ax,
+        path=[(xa, y + 0.25), (xa, y + 0.7), (xb, y + 0.7), (xb, y + 0.2)],
+        gid="shortcut",
+    )
+    _text(
+        ax, ((xa + xb) / 2, y + 0.86), "identity shortcut: $x$", fontsize=SMALL
+    )
+    left, right = (
+        patches[1].get_x(),
+        patches[3].get_x() + patches[3].get_width(),
+    )
+    _arrow(
+        ax,
+        (left, y - 0.47),
+        (right, y - 0.47),
+        style="|-|,widthA=0.25,widthB=0.25",
+        gid="bracket",
+        lw=1.1,
+    )
+    _text(
+        ax,
+        ((left + right) / 2, y - 0.72),
+        "residual branch $F(x)$",
+        fontsize=SMALL,
+    )
+    return ax
+
+
+# --- 5. the unrolled RNN and 6. the LSTM cell --------------------------------------------------
+
+
+def rnn_unrolled(steps=3, *, ax=None):
+    r"""A recurrent network, folded (a cell with a self-loop) and unrolled over time.
+
+    Left, the cell: :math:`x_t \to h_t \to y_t`, with the loop :math:`W_{hh}`. Right, the
+    same network unrolled over ``steps`` time steps, from the initial state :math:`h_0`;
+    every arrow of one kind carries the same, shared matrix :math:`W_{ih}`,
+    :math:`W_{hh}` or :math:`W_{hy}`.
+
+    Parameters
+    ----------
+    steps : int, default 3
+        Time steps of the unrolled chain, from 1 to 4 (more do not fit 7 inches).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    steps = _integer("steps", steps, 1, 4)
+    ax = _canvas(ax, 7.0, 2.95)
+    ys = {"x": 0.35, "h": 1.45, "y": 2.55}
+    r, bw, bh = 0.24, 0.56, 0.46
+
+    def column(xc, t):
+        xn = _circle(
+            ax,
+            (xc, ys["x"]),
+            r,
+            f"$x_{{{t}}}$",
+            color=NAVY,
+            share=0.22,
+            gid="input",
+        )
+        h = _box(ax, (xc, ys["h"]), bw, bh, f"$h_{{{t}}}$", gid="cell")
+        yn = _circle(
+            ax,
+            (xc, ys["y"]),
+            r,
+            f"$y_{{{t}}}$",
+            color=NAVY,
+            share=0.22,
+            gid="output",
+        )
+        _arrow(ax, _c(xn), _c(h), A=xn, B=h)
+        _arrow(ax, _c(h), _c(yn), A=h, B=yn)
+        _text(
+            ax,
+            (xc + 0.1, (ys["x"] + r + ys["h"] - bh / 2) / 2),
+            "$W_{ih}$",
+            ha="left",
+            color=ORANGE,
+        )
+        _text(
+            ax,
+            (xc + 0.1, (ys["h"] + bh / 2 + ys["y"] - r) / 2),
+            "$W_{hy}$",
+            ha="left",
+            color=ORANGE,
+        )
+        return h
+
+    # Folded: the loop leaves the cell on the right and comes back into it.
+    xf = 0.55
+    h = column(xf, "t")
+    right = xf + bw / 2
+    loop = [
+        (right, ys["h"] + 0.1),
+        (right + 0.55, ys["h"] + 0.45),
+        (right + 0.55, ys["h"] - 0.45),
+        (right, ys["h"] - 0.1),
+    ]
+    arrow = FancyArrowPatch(
+        path=Path(loop, [Path.MOVETO, Path.CURVE4, Path.CURVE4, Path.CURVE4]),
+        arrowstyle="-|>",
+        mutation_scale=11,
+    )
+    arrow.set(color=GREY, linewidth=1.3, zorder=1, gid="arrow")
+    ax.add_patch(arrow)
+    _text(ax, (right + 0.47, ys["h"]), "$W_{hh}$", ha="left", color=ORANGE)
+    _text(ax, (2.0, ys["h"]), "$=$", fontsize=16)
+    # Unrolled, from h_0.
+    x0 = 2.7
+    h0 = _box(
+        ax,
+        (x0, ys["h"]),
+        bw,
+        bh,
+        "$h_0$",
+        color=NAVY,
+        share=0.22,
+        gid="initial",
+    )
+    spacing = min(1.3, (MAX_WIDTH - 0.1 - bw / 2 - x0) / steps)
+    previous = h0
+    for t in range(1, steps + 1):
+        h = column(x0 + t * spacing, t)
+        _arrow(ax, _c(previous), _c(h), A=previous, B=h)
+        left = previous.get_x() + previous.get_width()
+        _text(
+            ax,
+            ((left + h.get_x()) / 2, ys["h"] + 0.2),
+            "$W_{hh}$",
+            color=ORANGE,
+        )
+        previous = h
+    return ax
+
+
+def lstm_cell(*, ax=None):
+    r"""The LSTM cell: the cell state along the top, the four gates below it.
+
+    The cell state runs :math:`c_{t-1} \to (\times f_t) \to (+\, i_t g_t) \to c_t`. The gates
+    :math:`f_t, i_t, o_t` (sigmoids) and the candidate :math:`g_t` (tanh) are computed from
+    :math:`[h_{t-1}, x_t]`, and the output is :math:`h_t = o_t \odot \tanh c_t`. Boxes with a
+    border in orange are layers with weights; circles and the white box are element-wise.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _canvas(ax, 7.0, 3.55)
+    frame = FancyBboxPatch(
+        (0.95, 0.32),
+        5.25,
+        2.95,
+        boxstyle="round,pad=0,rounding_size=0.15",
+        facecolor="#f4f4f4",
+        edgecolor="#bdbdbd",
+        lw=1.2,
+        zorder=0,
+        gid="frame",
+    )
+    ax.add_patch(frame)
+    yc, yg, ybus = 2.85, 1.35, 0.72
+    xf, xi, xg, xo, xt = 2.05, 2.85, 3.55, 4.45, 5.35
+    r = 0.17
+    times_f = _circle(ax, (xf, yc), r, r"$\times$", share=0, gid="pointwise")
+    plus = _circle(ax, (xg, yc), r, "$+$", share=0, gid="pointwise")
+    times_i = _circle(ax, (xg, 2.15), r, r"$\times$", share=0, gid="pointwise")
+    times_o = _circle(ax, (xt, yg), r, r"$\times$", share=0, gid="pointwise")
+    tanh_c = _box(
+        ax, (xt, 2.2), 0.58, 0.34, r"$\tanh$", share=0, gid="pointwise"
+    )
+    gates = {}
+    for name, xc, fn in (
+        ("f", xf, r"$\sigma$"),
+        ("i", xi, r"$\sigma$"),
+        ("g", xg, r"$\tanh$"),
+        ("o", xo, r"$\sigma$"),
+    ):
+        gates[name] = _box(
+            ax, (xc, yg), 0.58 if name == "g" else 0.46, 0.36, fn, gid="gate"
+        )
+    # The cell state, thick, along the top.
+    _arrow(ax, (0.1, yc), _c(times_f), B=times_f, lw=2.2, color=NAVY)
+    _arrow(ax, _c(times_f), _c(plus), A=times_f, B=plus, lw=2.2, color=NAVY)
+    _arrow(ax, _c(plus), (6.95, yc), A=plus, lw=2.2, color=NAVY)
+    _text(ax, (0.45, yc + 0.2), "$c_{t-1}$", color=NAVY)
+    _text(ax, (6.6, yc + 0.2), "$c_t$", color=NAVY)
+    _dot(ax, (xt, yc), color=NAVY)
+    _arrow(ax, (xt, yc), _c(tanh_c), B=tanh_c)
+    # The gates into the cell state and the output.
+    _arrow(ax, _c(gates["f"]), _c(times_f), A=gates["f"], B=times_f)
+    _arrow(ax, path=[(xi, yg + 0.18), (xi, 2.15), (xg - r, 2.15)])
+    _arrow(ax, _c(gates["g"]), _c(times_i), A=gates["g"], B=times_i)
+    _arrow(ax, _c(times_i), _c(plus), A=times_i, B=plus)
+    _arrow(ax, _c(gates["o"]), _c(times_o), A=gates["o"], B=times_o)
+    _arrow(ax, _c(tanh_c), _c(times_o), A=tanh_c, B=times_o)
+    _arrow(ax, _c(times_o), (6.95, yg), A=times_o, color=NAVY, lw=1.6)
+    _text(ax, (6.6, yg + 0.2), "$h_t$", color=NAVY)
+    _text(ax, (xf - 0.12, 2.1), "$f_t$", ha="right")
+    _text(ax, (xi - 0.12, 1.85), "$i_t$", ha="right")
+    _text(ax, (xg + 0.12, 1.8), "$g_t$", ha="left")
+    _text(ax, ((xo + xt) / 2 - 0.05, yg + 0.2), "$o_t$")
+    # The input bus [h_{t-1}, x_t] under the gates.
+    _line(ax, [(0.1, ybus), (xo, ybus)], color=NAVY, lw=1.6)
+    _text(ax, (0.45, ybus + 0.2), "$h_{t-1}$", color=NAVY)
+    _arrow(ax, (1.35, 0.02), (1.35, ybus), color=NAVY, lw=1.6)
+    _text(ax, (1.2, 0.17), "$x_t$", color=NAVY, ha="right")
+    for name, xc in (("f", xf), ("i", xi), ("g", xg), ("o", xo)):
+        _dot(ax, (xc, ybus), color=NAVY)
+        _arrow(ax, (xc, ybus), _c(gates[name]), B=gates[name])
+    _text(
+        ax,
+        ((xi + xg) / 2, ybus - 0.2),
+        "$[h_{t-1}, x_t]$",
+        color=NAVY,
+        fontsize=SMALL,
+    )
+    return ax
+
+
+# --- 7. the invertible residual block ---------------------------------------------------------
+
+
+def invertible_block(*, ax=None):
+    r"""An invertible residual block, forward and inverted by fixed-point iteration.
+
+    Top: :math:`y = x + g(x)`, with :math:`\mathrm{Lip}(g) \le c < 1`. Bottom: its inverse,
+    the iteration :math:`x_{n+1} = y - g(x_n)` from :math:`x_0 = y`, drawn as a loop, which
+    converges to :math:`x` because the map is a contraction.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _canvas(ax, 7.0, 3.75)
+    # Forward.
+    yf = 2.8
+    _text(
+        ax,
+        (0.1, 3.55),
+        "forward",
+        ha="left",
+        color="#595959",
+        fontsize=SMALL,
+        style="italic",
+    )
+    x = _box(ax, (0.55, yf), 0.5, 0.44, "$x$", color=NAVY, gid="data")
+    g = _box(ax, (2.55, yf), 0.6, 0.48, "$g$", gid="residual")
+    plus = _circle(ax, (4.2, yf), 0.2, "$+$", fontsize=13, share=0, gid="add")
+    y = _box(ax, (5.3, yf), 0.5, 0.44, "$y$", color=NAVY, gid="data")
+    _arrow(ax, _c(x), _c(g), A=x, B=g)
+    _arrow(ax, _c(g), _c(plus), A=g, B=plus)
+    _text(ax, (3.4, yf + 0.2), "$g(x)$")
+    _arrow(ax, _c(plus), _c(y), A=plus, B=y)
+    _arrow(
+        ax,
+        path=[
+            (0.55, yf + 0.22),
+            (0.55, yf + 0.6),
+            (4.2, yf + 0.6),
+            (4.2, yf + 0.2),
+        ],
+        gid="shortcut",
+    )
+    _text(ax, (2.55, yf + 0.75), "identity: $x$", fontsize=SMALL)
+    _text(
+        ax,
+        (2.55, yf - 0.42),
+        r"$\mathrm{Lip}(g) \leq c < 1$",
+        fontsize=SMALL,
+        color=ORANGE,
+    )
+    _text(ax, (6.35, yf), "$y = x + g(x)$")
+    # Inverse.
+    yi = 0.95
+    _text(
+        ax,
+        (0.1, 2.1),
+        "inverse, by fixed-point iteration",
+        ha="left",
+        color="#595959",
+        fontsize=SMALL,
+        style="italic",
+    )
+    y2 = _box(ax, (0.55, yi), 0.5, 0.44, "$y$", color=NAVY, gid="data")
+    xn = _box(ax, (2.05, yi), 0.55, 0.44, "$x_n$", color=NAVY, gid="data")
+    g2 = _box(ax, (3.25, yi), 0.6, 0.48, "$g$", gid="residual")
+    sub = _circle(ax, (4.6, yi), 0.2, "$+$", fontsize=13, share=0, gid="add")
+    out = _box(
+        ax,
+        (6.27, yi),
+        1.2,
+        0.5,
+        r"$x = \lim_{n \to \infty} x_n$",
+        color=NAVY,
+        gid="data",
+    )
+    _arrow(ax, _c(y2), _c(xn), A=y2, B=xn)
+    _text(ax, (1.3, yi + 0.2), "$x_0 = y$", fontsize=SMALL)
+    _arrow(ax, _c(xn), _c(g2), A=xn, B=g2)
+    _arrow(ax, _c(g2), _c(sub), A=g2, B=sub)
+    _text(ax, (3.95, yi + 0.2), "$g(x_n)$", fontsize=SMALL)
+    _text(ax, (4.33, yi - 0.13), "$-$", fontsize=SMALL)
+    # y comes into the sum from below, with a plus sign.
+    sb = sub.center[1] - sub.radius
+    _arrow(ax, path=[(0.55, yi - 0.22), (0.55, 0.2), (4.6, 0.2), (4.6, sb)])
+    _text(ax, (4.72, sb - 0.12), "$+$", fontsize=SMALL)
+    # The loop: x_{n+1} goes back to x_n.
+    top = yi + 0.72
+    _arrow(
+        ax,
+        path=[(4.6, yi + 0.2), (4.6, top), (2.05, top), (2.05, yi + 0.22)],
+        gid="loop",
+    )
+    _text(
+        ax,
+        (3.32, top + 0.2),
+        r"$x_{n+1} = y - g(x_n)$, then $n \leftarrow n + 1$",
+        fontsize=SMALL,
+    )
+    _arrow(ax, _c(sub), _c(out), A=sub, B=out)
+    _text(ax, (5.24, yi - 0.2), "converged", fontsize=SMALL, color="#595959")
+    return ax
+
+
+# --- 8. the roofline --------------------------------------------------------------------------
+
+
+def _si(value, unit):
+    for factor, prefix in (
+        (1e15, "P"),
+        (1e12, "T"),
+        (1e9, "G"),
+        (1e6, "M"),
+        (1e3, "k"),
+    ):
+        if value >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def roofline(peak_flops=989e12, bandwidth=3.35e12, *, ax=None):
+    r"""A schematic roofline: attainable FLOP/s against arithmetic intensity, log-log.
+
+    The roof :math:`\min(P, \beta I)` rises with slope one where memory bandwidth
+    :math:`\beta` limits (memory-bound), and is flat at the peak :math:`P` where arithmetic
+    limits (compute-bound); the ridge point :math:`I = P / \beta` separates them. The
+    defaults are the datasheet figures of an H100 (bf16 dense, HBM3). To place measured
+    kernels on the roof of this machine, use
+    :func:`nnbook.hardware.roofline.plot_roofline`.
+
+    Parameters
+    ----------
+    peak_flops : float, default 989e12
+        Peak throughput :math:`P`, in FLOP/s.
+    bandwidth : float, default 3.35e12
+        Memory bandwidth :math:`\beta`, in bytes/s.
+    ax : matplotlib Axes, optional
+        Where to draw; a new 6 x 3.6 inch figure when None.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from nnbook.hardware.roofline import attainable
+
+    for name, value in (("peak_flops", peak_flops), ("bandwidth", bandwidth)):
+        number(name, value, low=0, low_open=True)
+        if math.isinf(value):
+            raise ValueError(f"{name} must be finite, got {value}")
+    if _checked_ax(ax) is None:
+        _, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
+    ridge = peak_flops / bandwidth
+    lo, hi = ridge / 100, ridge * 100
+    xs = np.geomspace(lo, hi, 201)
+    roof = np.array([attainable(x, peak_flops, bandwidth) for x in xs])
+    ax.axvspan(lo, ridge, color=_tint(NAVY, 0.1), lw=0, gid="memory-bound")
+    ax.axvspan(ridge, hi, color=_tint(ORANGE, 0.12), lw=0, gid="compute-bound")
+    below = xs <= ridge
+    ax.loglog(xs[below], roof[below], color=NAVY, lw=2.2, gid="roof")
+    ax.loglog(xs[~below], roof[~below], color=ORANGE, lw=2.2, gid="roof")
+    ax.plot([ridge], [peak_flops], "o", color=INK, ms=6, zorder=4, gid="ridge")
+    ax.set(xlim=(lo, hi), ylim=(peak_flops / 300, peak_flops * 8))
+    ax.set_xlabel("arithmetic intensity $I$ (FLOP/byte)", fontsize=FONT)
+    ax.set_ylabel("attainable FLOP/s", fontsize=FONT)
+    ax.tick_params(labelsize=SMALL)
+    ax.grid(False)
+    top = peak_flops * 4
+    ax.text(
+        math.sqrt(lo * ridge),
+        top,
+        "memory-bound",
+        ha="center",
+        va="center",
+        color=NAVY,
+        fontsize=FONT,
+    )
+    ax.text(
+        math.sqrt(ridge * hi),
+        top,
+        "compute-bound",
+        ha="center",
+        va="center",
+        color=ORANGE,
+        fontsize=FONT,
+    )
+    ax.text(
+        math.sqrt(ridge * hi),
+        peak_flops / 1.6,
+        f"$P$ = {_si(peak_flops, 'FLOP/s')}",
+        ha="center",
+        va="top",
+        color=INK,
+        fontsize=SMALL,
+    )
+    # The slope label, rotated to the line as drawn (the angle depends on the axes' shape).
+    at = ridge / 12
+    ax.figure.canvas.draw()
+    p0 = ax.transData.transform((at, attainable(at, peak_flops, bandwidth)))
+    p1 = ax.transData.transform(
+        (at * 2, attainable(at * 2, peak_flops, bandwidth))
+    )
+    angle = math.degrees(math.atan2(p1[1] - p0[1], p1[0] - p0[0]))
+    ax.text(
+        at,
+        attainable(at, peak_flops, bandwidth) * 1.9,
+        rf"$\beta I$ with $\beta$ = "
+        f"{_si(bandwidth, 'B/s')}",
+        rotation=angle,
+        rotation_mode="anchor",
+        ha="center",
+        va="bottom",
+        color=INK,
+        fontsize=SMALL,
+    )
+    ax.annotate(
+        rf"ridge point $I = P/\beta \approx {ridge:.3g}$ FLOP/byte",
+        (ridge, peak_flops),
+        xytext=(ridge * 1.6, peak_flops / 40),
+        fontsize=SMALL,
+        color=INK,
+        ha="left",
+        va="center",
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": GREY,
+            "lw": 1.1,
+            "shrinkA": 2,
+            "shrinkB": 4,
+        },
+    )
+    return ax

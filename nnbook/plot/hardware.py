@@ -1,0 +1,240 @@
+"""Figures of the hardware chapter: epoch times, all-reduce times and electricity bills.
+
+Each function draws one figure from numbers that the chapter computed or measured; the
+computation or measurement itself stays in the notebook. A function takes ``ax=None``,
+draws on a new figure when no Axes is given, and returns the Axes it drew on. The
+roofline is drawn by :func:`nnbook.hardware.roofline.plot_roofline`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+__all__ = ["plot_allreduce_times", "plot_electricity_bills", "plot_epoch_times"]
+
+
+def _array(name, x, *, ndim=None):
+    """``x`` as a float NumPy array; a tensor is detached and moved to the CPU first."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    elif isinstance(x, (str, bytes)) or not isinstance(
+        x, (np.ndarray, Sequence)
+    ):
+        raise TypeError(
+            f"{name} must be a tensor, an array or a sequence of numbers, got {type(x).__name__}"
+        )
+    try:
+        array = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must hold numbers, got {x!r:.60}") from err
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(
+            f"{name} must have {ndim} dimension(s), got {array.ndim}: shape {array.shape}"
+        )
+    return array
+
+
+def _axes(ax, figsize):
+    """``ax``, or the Axes of a new figure of size ``figsize`` when ``ax`` is None."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    elif not isinstance(ax, plt.Axes):
+        raise TypeError(
+            f"ax must be a matplotlib Axes or None, got {type(ax).__name__}"
+        )
+    return ax
+
+
+def _mapping(name, value):
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
+    if not value:
+        raise ValueError(
+            f"{name} must hold at least one entry, got an empty {type(value).__name__}"
+        )
+    return value
+
+
+def _seconds(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a number of seconds, got {type(value).__name__}"
+        )
+    if not value >= 0:
+        raise ValueError(
+            f"{name} must be a time of at least 0 seconds, got {value!r}"
+        )
+    return float(value)
+
+
+def plot_epoch_times(
+    measured,
+    predicted=(),
+    ax=None,
+    *,
+    colors=("tab:green", "tab:gray"),
+    title="",
+):
+    """Horizontal bars of measured epoch times, with predicted times as dotted lines.
+
+    Parameters
+    ----------
+    measured : dict
+        ``{name: seconds}``; the first entry is the lowest bar.
+    predicted : sequence of float, default ()
+        Times that a model predicts, in seconds, each drawn as a vertical dotted line.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new 6 × 2.4 inch figure.
+    colors : sequence of colours, default ("tab:green", "tab:gray")
+        The colours of the bars, in the order of ``measured``.
+    title : str, default ""
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    TypeError
+        If ``measured`` is not a dict, a time is not a number, or ``ax`` is not an Axes.
+    ValueError
+        If ``measured`` is empty, a time is negative, or there are fewer ``colors``
+        than bars.
+    """
+    _mapping("measured", measured)
+    times = [
+        _seconds(f"measured[{name!r}]", value)
+        for name, value in measured.items()
+    ]
+    lines = [
+        _seconds(f"predicted[{i}]", value) for i, value in enumerate(predicted)
+    ]
+    if isinstance(colors, str) or len(colors) < len(times):
+        raise ValueError(
+            f"colors must name one colour per bar ({len(times)}), got {colors!r}"
+        )
+    ax = _axes(ax, (6, 2.4))
+    ax.barh(list(measured), times, color=list(colors[: len(times)]))
+    for value in lines:
+        ax.axvline(value, color="k", ls=":", lw=1)
+    ax.set(xlabel="seconds for one epoch", title=title)
+    return ax
+
+
+def plot_allreduce_times(devices, seconds, ax=None, *, title=""):
+    """The time of an all-reduce against the number of devices, one line per link.
+
+    Parameters
+    ----------
+    devices : sequence of int
+        The numbers of devices :math:`N`.
+    seconds : dict
+        ``{link: times}``, the time of one all-reduce in seconds for each entry of
+        ``devices``. The y axis shows milliseconds, on a logarithmic scale.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new 6 × 3.6 inch figure.
+    title : str, default ""
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    TypeError
+        If ``seconds`` is not a dict, ``devices`` or a sequence of times is not made of
+        numbers, or ``ax`` is not an Axes.
+    ValueError
+        If ``seconds`` is empty, or a sequence of times does not have one entry per
+        number of devices or holds a time that is not positive.
+    """
+    devices = _array("devices", devices, ndim=1)
+    _mapping("seconds", seconds)
+    curves = {}
+    for link, times in seconds.items():
+        times = _array(f"seconds[{link!r}]", times, ndim=1)
+        if len(times) != len(devices):
+            raise ValueError(
+                f"seconds[{link!r}] must hold one time per number of devices "
+                f"({len(devices)}), got {len(times)}"
+            )
+        if not (times > 0).all():
+            raise ValueError(
+                f"seconds[{link!r}] must be positive times, got {times.tolist()}"
+            )
+        curves[link] = times
+    ax = _axes(ax, (6, 3.6))
+    for link, times in curves.items():
+        ax.semilogy(devices, times * 1e3, "o-", label=link)
+    ax.set(xlabel="devices N", ylabel="ms per all-reduce", title=title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_electricity_bills(
+    prices, bills, ax=None, *, reference=None, ylabel="EUR", title=""
+):
+    """Electricity bills against the price per kWh, one line per supply.
+
+    Parameters
+    ----------
+    prices : sequence of float
+        Electricity prices in EUR per kWh.
+    bills : dict
+        ``{label: bills}``, the bill in EUR at each price.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new 6 × 3.4 inch figure.
+    reference : pair (label, bills), optional
+        A further curve drawn as a black dashed line, such as the bill for the energy
+        the GPUs themselves draw.
+    ylabel : str, default "EUR"
+    title : str, default ""
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    TypeError
+        If ``bills`` is not a dict, ``reference`` is not a pair, a sequence is not made
+        of numbers, or ``ax`` is not an Axes.
+    ValueError
+        If ``bills`` is empty, a sequence of bills does not have one entry per price,
+        or the label of ``reference`` is also a key of ``bills``.
+    """
+    prices = _array("prices", prices, ndim=1)
+    _mapping("bills", bills)
+    curves = dict(bills)
+    if reference is not None:
+        if not (isinstance(reference, (tuple, list)) and len(reference) == 2):
+            raise TypeError(
+                f"reference must be a pair (label, bills), got {reference!r:.60}"
+            )
+        if reference[0] in curves:
+            raise ValueError(
+                f"reference's label {reference[0]!r} is already a key of bills"
+            )
+        curves[reference[0]] = reference[1]
+    arrays = {}
+    for label, values in curves.items():
+        values = _array(f"bills[{label!r}]", values, ndim=1)
+        if len(values) != len(prices):
+            raise ValueError(
+                f"bills[{label!r}] must hold one bill per price ({len(prices)}), got {len(values)}"
+            )
+        arrays[label] = values
+    ax = _axes(ax, (6, 3.4))
+    for label, values in arrays.items():
+        style = (
+            "k--" if reference is not None and label == reference[0] else "-"
+        )
+        ax.plot(prices, values, style, label=label)
+    ax.set(xlabel="electricity price (EUR per kWh)", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    return ax
