@@ -62,7 +62,7 @@ def test_shifted_maps_name_filters_as_asked():
     ("change", "error", "message"),
     [
         ({"image": "pixels"}, TypeError, r"image must be a tensor, an array or a sequence"),
-        ({"image": torch.zeros(8, 8)}, ValueError, r"image must have 4 dimensions, got 2"),
+        ({"image": torch.zeros(8, 8)}, ValueError, r"image must have 4 dimension\(s\), got 2"),
         (
             {"shifted": torch.zeros(1, 3, 8, 8)},
             ValueError,
@@ -109,7 +109,7 @@ def test_accuracy_curves_draw_on_a_given_axes():
         ([0.9, 0.95], None, TypeError, r"curves must be a dict, got list"),
         ({}, None, ValueError, r"curves must hold at least one entry"),
         ({"a": []}, None, ValueError, r"curves\['a'\] must hold at least one accuracy"),
-        ({"a": [[0.9]]}, None, ValueError, r"curves\['a'\] must have 1 dimensions, got 2"),
+        ({"a": [[0.9]]}, None, ValueError, r"curves\['a'\] must have 1 dimension\(s\), got 2"),
         ({"a": [0.9]}, "axes", TypeError, r"ax must be a matplotlib Axes or None, got str"),
     ],
 )
@@ -157,7 +157,7 @@ def test_filters_and_maps_hide_the_unused_cells_of_the_last_row():
 @pytest.mark.parametrize(
     ("index", "value", "error", "message"),
     [
-        (0, torch.zeros(1, 28, 28), ValueError, r"digit must have 2 dimensions, got 3"),
+        (0, torch.zeros(1, 28, 28), ValueError, r"digit must have 2 dimension\(s\), got 3"),
         (1, {"w": 1}, TypeError, r"filters must be a tensor, an array or a sequence"),
         (2, torch.zeros(5, 28, 28), ValueError, r"one map per filter \(6\), got 5"),
         (3, torch.zeros(0, 10, 10), ValueError, r"second_maps must hold at least one map"),

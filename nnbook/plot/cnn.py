@@ -8,45 +8,15 @@ its own Figure and returns it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
+
+from nnbook.plot._checks import array as _array
+from nnbook.plot._checks import axes as _axes
 
 __all__ = ["plot_accuracy_curves", "plot_filters_and_maps", "plot_shifted_maps"]
-
-
-def _array(name, x, *, ndim=None):
-    """``x`` as a float NumPy array; a tensor is detached and moved to the CPU first."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    elif isinstance(x, (str, bytes)) or not isinstance(
-        x, (np.ndarray, Sequence)
-    ):
-        raise TypeError(
-            f"{name} must be a tensor, an array or a sequence of numbers, got {type(x).__name__}"
-        )
-    try:
-        array = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must hold numbers, got {x!r:.60}") from err
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(
-            f"{name} must have {ndim} dimensions, got {array.ndim}: shape {array.shape}"
-        )
-    return array
-
-
-def _axes(ax, figsize):
-    """``ax``, or the Axes of a new figure of size ``figsize`` when ``ax`` is None."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    elif not isinstance(ax, plt.Axes):
-        raise TypeError(
-            f"ax must be a matplotlib Axes or None, got {type(ax).__name__}"
-        )
-    return ax
 
 
 def _bare(ax):

@@ -9,55 +9,12 @@ roofline is drawn by :func:`nnbook.hardware.roofline.plot_roofline`.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
 
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
+from nnbook.plot._checks import array as _array
+from nnbook.plot._checks import axes as _axes
+from nnbook.plot._checks import mapping as _mapping
 
 __all__ = ["plot_allreduce_times", "plot_electricity_bills", "plot_epoch_times"]
-
-
-def _array(name, x, *, ndim=None):
-    """``x`` as a float NumPy array; a tensor is detached and moved to the CPU first."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    elif isinstance(x, (str, bytes)) or not isinstance(
-        x, (np.ndarray, Sequence)
-    ):
-        raise TypeError(
-            f"{name} must be a tensor, an array or a sequence of numbers, got {type(x).__name__}"
-        )
-    try:
-        array = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must hold numbers, got {x!r:.60}") from err
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(
-            f"{name} must have {ndim} dimension(s), got {array.ndim}: shape {array.shape}"
-        )
-    return array
-
-
-def _axes(ax, figsize):
-    """``ax``, or the Axes of a new figure of size ``figsize`` when ``ax`` is None."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    elif not isinstance(ax, plt.Axes):
-        raise TypeError(
-            f"ax must be a matplotlib Axes or None, got {type(ax).__name__}"
-        )
-    return ax
-
-
-def _mapping(name, value):
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
-    if not value:
-        raise ValueError(
-            f"{name} must hold at least one entry, got an empty {type(value).__name__}"
-        )
-    return value
 
 
 def _seconds(name, value):
