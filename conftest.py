@@ -12,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+import torch  # noqa: E402
 from execute_notebooks import ENVIRONMENT, profile_environment  # noqa: E402
 
 for key, value in ENVIRONMENT.items():
@@ -22,6 +23,10 @@ for key, value in ENVIRONMENT.items():
 # NNBOOK_PROFILE=avx2 or baseline runs the notebook kernels (new processes) with the
 # kernels another CPU would pick; `make test` compares the notebooks under two profiles.
 os.environ.update(profile_environment())
+# One thread per test process: `make test` runs two workers on two cores, and a
+# second thread each would make them wait on each other (tens of times slower).
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
 )

@@ -16,6 +16,18 @@ import math
 import torch
 from torch import nn
 
+from nnbook import _validate
+from nnbook.contract import (
+    Choice,
+    Flag,
+    Instance,
+    Int,
+    Real,
+    Reals,
+    Tensor,
+    contract,
+)
+
 __all__ = [
     "AlexNet",
     "BasicBlock",
@@ -36,11 +48,27 @@ __all__ = [
 ]
 
 
+#: The dropout probability of a layer.
+DROPOUT = Real(low=0, high=1)
+#: A count of classes, channels or filters.
+SIZE = Int(low=1)
+#: A batch of images or feature maps.
+MAPS = Tensor("N", "C_in", "H", "W")
+
+
+def _sizes(self):
+    """C_in and the dtype a network expects: those of its first convolution."""
+    first = next(m for m in self.modules() if isinstance(m, nn.Conv2d))
+    return {"C_in": first.in_channels, "dtype": first.weight.dtype}
+
+
+@contract(model=Instance(nn.Module))
 def count_parameters(model):
     """The number of trainable numbers in ``model`` (batch-norm running statistics excluded)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+@contract(model=Instance(nn.Module), generator=Instance(torch.Generator))
 def reset_parameters(model, *, generator):
     """Draw the weights and biases of every convolution and linear layer again, the same on every CPU.
 
@@ -67,16 +95,9 @@ def reset_parameters(model, *, generator):
     torch.nn.Module
         ``model`` itself.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"model must be a torch.nn.Module, got {type(model).__name__}"
-        )
-    if (
-        not isinstance(generator, torch.Generator)
-        or generator.device.type != "cpu"
-    ):
-        raise TypeError(
-            f"generator must be a CPU torch.Generator, got {generator!r}"
+    if generator.device.type != "cpu":
+        raise ValueError(
+            f"generator must be on the CPU, got one on {generator.device}"
         )
     with torch.no_grad():
         for layer in model.modules():
@@ -90,6 +111,7 @@ def reset_parameters(model, *, generator):
     return model
 
 
+@contract(model=Instance(nn.Module))
 def summary(model, input_shape):
     """One row per top-level stage of ``model``: its name, output shape and parameter count.
 
@@ -101,6 +123,12 @@ def summary(model, input_shape):
     -------
     list of tuple (str, tuple, int)
     """
+    if not isinstance(input_shape, tuple | list | torch.Size):
+        raise TypeError(
+            f"input_shape must be a tuple of ints, got {type(input_shape).__name__}"
+        )
+    for k, size in enumerate(input_shape):
+        _validate.number(f"input_shape[{k}]", size, low=0, integer=True)
     device = next(model.parameters()).device
     rows = []
     x = torch.empty(input_shape, device=device)
@@ -122,6 +150,13 @@ class LeNet5(nn.Module):
     maps), trainable subsampling and RBF output.
     """
 
+    @contract(
+        num_classes=SIZE,
+        in_channels=SIZE,
+        padding=Int(low=0),
+        batch_norm=Flag(),
+        handwritten=Flag(),
+    )
     def __init__(
         self,
         num_classes=10,
@@ -159,14 +194,16 @@ class LeNet5(nn.Module):
             layer.Linear(84, num_classes),
         )
 
+    @contract(x=MAPS, bind=_sizes)
     def forward(self, x):
-        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        """Logits of a batch ``x`` of shape (N, C_in, H, W)."""
         return self.classifier(self.features(x))
 
 
 class AlexNet(nn.Module):
     """AlexNet (Krizhevsky et al., 2012), single-tower, as in torchvision: 61,100,840 parameters."""
 
+    @contract(num_classes=SIZE, dropout=DROPOUT)
     def __init__(self, num_classes=1000, dropout=0.5):
         super().__init__()
         self.features = nn.Sequential(
@@ -196,8 +233,9 @@ class AlexNet(nn.Module):
             nn.Linear(4096, num_classes),
         )
 
+    @contract(x=MAPS, bind=_sizes)
     def forward(self, x):
-        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        """Logits of a batch ``x`` of RGB images, shape (N, 3, H, W)."""
         return self.classifier(self.avgpool(self.features(x)))
 
 
@@ -253,12 +291,9 @@ VGG_CONFIGS = {
 class VGG(nn.Module):
     """VGG: only 3x3 convolutions (stride 1, padding 1) and 2x2 max pooling, then three dense layers."""
 
+    @contract(depth=Choice(*VGG_CONFIGS), num_classes=SIZE, dropout=DROPOUT)
     def __init__(self, depth=16, num_classes=1000, dropout=0.5):
         super().__init__()
-        if depth not in VGG_CONFIGS:
-            raise ValueError(
-                f"depth must be one of {sorted(VGG_CONFIGS)}, got {depth!r}"
-            )
         layers, channels = [], 3
         for item in VGG_CONFIGS[depth]:
             if item == "M":
@@ -282,8 +317,9 @@ class VGG(nn.Module):
             nn.Linear(4096, num_classes),
         )
 
+    @contract(x=MAPS, bind=_sizes)
     def forward(self, x):
-        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        """Logits of a batch ``x`` of RGB images, shape (N, 3, H, W)."""
         return self.classifier(self.avgpool(self.features(x)))
 
 
@@ -321,6 +357,15 @@ class Inception(nn.Module):
     "5x5" branch uses a 3x3 kernel, which is what its published parameter count reflects.
     """
 
+    @contract(
+        c_in=SIZE,
+        c1=SIZE,
+        c3_reduce=SIZE,
+        c3=SIZE,
+        c5_reduce=SIZE,
+        c5=SIZE,
+        pool_proj=SIZE,
+    )
     def __init__(self, c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj):
         super().__init__()
         conv = lambda *a, **k: _conv_bn(*a, eps=0.001, **k)  # noqa: E731
@@ -340,14 +385,16 @@ class Inception(nn.Module):
             ]
         )
 
+    @contract(x=MAPS, bind=_sizes)
     def forward(self, x):
-        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        """The four branches' feature maps of ``x`` (N, C_in, H, W), side by side."""
         return torch.cat([branch(x) for branch in self.branches], dim=1)
 
 
 class GoogLeNet(nn.Module):
     """GoogLeNet (Inception v1) without the auxiliary classifiers, as in torchvision: 6,624,904 parameters."""
 
+    @contract(num_classes=SIZE, dropout=DROPOUT)
     def __init__(self, num_classes=1000, dropout=0.2):
         super().__init__()
         conv = lambda *a, **k: _conv_bn(*a, eps=0.001, **k)  # noqa: E731
@@ -379,8 +426,9 @@ class GoogLeNet(nn.Module):
             nn.Linear(1024, num_classes),
         )
 
+    @contract(x=MAPS, bind=_sizes)
     def forward(self, x):
-        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        """Logits of a batch ``x`` of RGB images, shape (N, 3, H, W)."""
         return self.head(self.inceptions(self.stem(x)))
 
 
@@ -392,6 +440,7 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
+    @contract(c_in=SIZE, width=SIZE, stride=SIZE)
     def __init__(self, c_in, width, stride=1):
         super().__init__()
         self.residual = nn.Sequential(
@@ -403,8 +452,9 @@ class BasicBlock(nn.Module):
         )
         self.shortcut = _shortcut(c_in, width, stride)
 
+    @contract("eq-cnn-residual", x=MAPS, bind=_sizes)
     def forward(self, x):
-        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        """``ReLU(x + F(x))`` for ``x`` of shape (N, C_in, H, W). Implements :eq:`eq-cnn-residual`."""
         return torch.relu(self.shortcut(x) + self.residual(x))
 
 
@@ -416,6 +466,7 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
+    @contract(c_in=SIZE, width=SIZE, stride=SIZE)
     def __init__(self, c_in, width, stride=1):
         super().__init__()
         c_out = width * self.expansion
@@ -431,8 +482,9 @@ class Bottleneck(nn.Module):
         )
         self.shortcut = _shortcut(c_in, c_out, stride)
 
+    @contract("eq-cnn-residual", x=MAPS, bind=_sizes)
     def forward(self, x):
-        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        """``ReLU(x + F(x))`` for ``x`` of shape (N, C_in, H, W). Implements :eq:`eq-cnn-residual`."""
         return torch.relu(self.shortcut(x) + self.residual(x))
 
 
@@ -448,6 +500,11 @@ def _shortcut(c_in, c_out, stride):
 class ResNet(nn.Module):
     """A residual network (He et al., 2016): a stem, four stages of blocks, global pooling."""
 
+    @contract(
+        block=Instance(type),
+        blocks_per_stage=Reals(count=4, low=1),
+        num_classes=SIZE,
+    )
     def __init__(self, block, blocks_per_stage, num_classes=1000):
         super().__init__()
         self.stem = nn.Sequential(
@@ -469,8 +526,9 @@ class ResNet(nn.Module):
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes)
         )
 
+    @contract(x=MAPS, bind=_sizes)
     def forward(self, x):
-        """Logits (or feature maps, for blocks) of a batch ``x`` of shape (N, C, H, W)."""
+        """Logits of a batch ``x`` of RGB images, shape (N, 3, H, W)."""
         return self.head(self.stages(self.stem(x)))
 
 

@@ -28,12 +28,33 @@ def save(model, path):
     path : str
         The file name; a ``pathlib.Path`` works too.
     """
+    _check_model(model)
+    _check_path(path)
+    if os.path.isdir(path):
+        raise ValueError(
+            f"path must be a file name, got the directory {os.fspath(path)!r}"
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"no directory {folder!r} to save into")
+    partial = f"{os.fspath(path)}.partial"
+    torch.save(model.state_dict(), partial)
+    os.replace(partial, path)  # a reader never sees half a file
+    return path
+
+
+def _check_model(model):
     if not isinstance(model, torch.nn.Module):
         raise TypeError(
             f"model must be a torch.nn.Module, got {type(model).__name__}"
         )
-    torch.save(model.state_dict(), path)
-    return path
+
+
+def _check_path(path):
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"path must be a file name (str or Path), got {type(path).__name__}"
+        )
 
 
 def load(model, path, *, map_location="cpu"):
@@ -57,11 +78,9 @@ def load(model, path, *, map_location="cpu"):
         model (missing or unexpected keys, different shapes). The message names the file
         and what was wrong.
     """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(
-            f"model must be a torch.nn.Module, got {type(model).__name__}"
-        )
-    if not os.path.exists(path):
+    _check_model(model)
+    _check_path(path)
+    if not os.path.isfile(path):
         raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
@@ -75,13 +94,34 @@ def load(model, path, *, map_location="cpu"):
         raise CheckpointError(
             f"{os.fspath(path)!r} holds a {type(state).__name__}, not a state_dict"
         )
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
+    problem = _mismatch(model.state_dict(), state)
+    if problem:  # checked before loading, so a failed load changes nothing
         raise CheckpointError(
-            f"{os.fspath(path)!r} does not fit {type(model).__name__}: {_first_line(err, skip=1)}"
-        ) from err
+            f"{os.fspath(path)!r} does not fit {type(model).__name__}: {problem}"
+        )
+    model.load_state_dict(state)
     return model
+
+
+def _mismatch(expected, found) -> str:
+    """What keeps ``found`` from loading where ``expected`` is; empty if nothing."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    shapes = [
+        f"{k}: {tuple(found[k].shape)} in the file, {tuple(v.shape)} in the model"
+        for k, v in expected.items()
+        if k in found
+        and isinstance(found[k], torch.Tensor)
+        and found[k].shape != v.shape
+    ]
+    parts = []
+    if missing:
+        parts.append("missing keys " + ", ".join(missing[:5]))
+    if unexpected:
+        parts.append("unexpected keys " + ", ".join(unexpected[:5]))
+    if shapes:
+        parts.append("different shapes: " + "; ".join(shapes[:3]))
+    return "; ".join(parts)
 
 
 def _first_line(err, skip=0):

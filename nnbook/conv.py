@@ -11,11 +11,14 @@ offsets only, copying strided slices, which keeps them deterministic on every de
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 
 from nnbook import _validate as v
 from nnbook._pairs import autograd_function, forward_only
+from nnbook.contract import Flag, Int, Ints, Pair, Real, Tensor, contract
 from nnbook.feedforward.regularization import (
     batch_norm_backward,
     batch_norm_forward,
@@ -44,7 +47,50 @@ __all__ = [
     "receptive_field",
 ]
 
+#: A batch of feature maps.
+MAPS = Tensor("N", "C", "H", "W")
+#: Convolution weights, one filter per output channel.
+FILTERS = Tensor("C_out", "C_in", "kh", "kw")
 
+
+class Conv2dCache(NamedTuple):
+    """What :func:`conv2d_backward` needs from the forward pass."""
+
+    cols: torch.Tensor
+    w: torch.Tensor
+    has_bias: bool
+    x_shape: tuple
+    stride: tuple
+    padding: tuple
+
+
+class MaxPool2dCache(NamedTuple):
+    """What :func:`max_pool2d_backward` needs from the forward pass."""
+
+    argmax: torch.Tensor
+    x_shape: tuple
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+
+
+class AvgPool2dCache(NamedTuple):
+    """What :func:`avg_pool2d_backward` needs from the forward pass."""
+
+    x_shape: tuple
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+
+
+@contract(
+    "eq-cnn-output-size",
+    size=Int(low=1),
+    kernel=Int(low=1),
+    stride=Int(low=1),
+    padding=Int(low=0),
+    reference="torch.nn.functional.conv1d",
+)
 def output_size(size, kernel, stride=1, padding=0):
     r"""The output length of a convolution or pooling along one dimension. Implements :eq:`eq-cnn-output-size`.
 
@@ -52,13 +98,6 @@ def output_size(size, kernel, stride=1, padding=0):
 
     Raises ``ValueError`` when the kernel does not fit in the padded input.
     """
-    for name, value, low in (
-        ("size", size, 1),
-        ("kernel", kernel, 1),
-        ("stride", stride, 1),
-        ("padding", padding, 0),
-    ):
-        v.number(name, value, low=low, integer=True)
     if kernel > size + 2 * padding:
         raise ValueError(
             f"kernel {kernel} is larger than the padded input {size} + 2 * {padding} = {size + 2 * padding}"
@@ -66,6 +105,12 @@ def output_size(size, kernel, stride=1, padding=0):
     return (size + 2 * padding - kernel) // stride + 1
 
 
+@contract(
+    "eq-cnn-receptive-field",
+    kernels=Ints(low=1),
+    strides=Ints(low=1, optional=True),
+    reference="torch.autograd",
+)
 def receptive_field(kernels, strides=None):
     r"""How many input pixels, along one dimension, one output of a stack of layers sees.
 
@@ -87,40 +132,17 @@ def receptive_field(kernels, strides=None):
     -----
     .. math:: r_\ell = r_{\ell-1} + (k_\ell - 1) \prod_{m < \ell} s_m, \qquad r_0 = 1
     """
-    kernels = list(kernels)
-    strides = [1] * len(kernels) if strides is None else list(strides)
+    strides = [1] * len(kernels) if strides is None else strides
     if len(strides) != len(kernels):
         raise ValueError(
             f"strides must have one entry per kernel ({len(kernels)}), got {len(strides)}"
         )
     fields, r, jump = [], 1, 1
     for k, s in zip(kernels, strides, strict=True):
-        v.number("kernel", k, low=1, integer=True)
-        v.number("stride", s, low=1, integer=True)
         r += (k - 1) * jump
         jump *= s
         fields.append(r)
     return fields
-
-
-def _pair(name, value, low):
-    pair = tuple(value) if isinstance(value, tuple | list) else (value, value)
-    if len(pair) != 2:
-        raise ValueError(
-            f"{name} must be an int or a pair of ints, got {value!r}"
-        )
-    for x in pair:
-        v.number(name, x, low=low, integer=True)
-    return pair
-
-
-def _image(name, x):
-    x = v.tensor(name, x)
-    if x.ndim != 4:
-        raise ValueError(
-            f"{name} must be 4-D (N, C, H, W), got {x.ndim}-D: {tuple(x.shape)}"
-        )
-    return x
 
 
 def _geometry(x_shape, kernel, stride, padding):
@@ -135,6 +157,50 @@ def _geometry(x_shape, kernel, stride, padding):
         ) from None
 
 
+def _image_shape(name, shape):
+    """``shape`` as a tuple (N, C, H, W) of ints; an error names it."""
+    if not isinstance(shape, tuple | list | torch.Size):
+        raise TypeError(
+            f"{name} must be a tuple (N, C, H, W), got {type(shape).__name__}"
+        )
+    if len(shape) != 4:
+        raise ValueError(f"{name} must be (N, C, H, W), got {tuple(shape)}")
+    return tuple(v.number(name, n, low=0, integer=True) for n in shape)
+
+
+def _conv_output(cache):
+    """The sizes of the output whose forward pass left ``cache``."""
+    H_out, W_out = _geometry(
+        cache.x_shape, cache.w.shape[2:], cache.stride, cache.padding
+    )
+    N, C_out = cache.x_shape[0], len(cache.w)
+    return {
+        "N": N,
+        "C_out": C_out,
+        "H_out": H_out,
+        "W_out": W_out,
+        "dtype": cache.w.dtype,
+    }
+
+
+def _pool_output(cache):
+    """The sizes of the output whose forward pass left ``cache``."""
+    H_out, W_out = _geometry(
+        cache.x_shape, cache.kernel, cache.stride, cache.padding
+    )
+    N, C = cache.x_shape[:2]
+    return {"N": N, "C": C, "H_out": H_out, "W_out": W_out}
+
+
+@contract(
+    "eq-cnn-im2col",
+    x=MAPS,
+    kernel=Pair(low=1),
+    stride=Pair(low=1),
+    padding=Pair(low=0),
+    pad_value=Real(),
+    reference="torch.nn.functional.unfold",
+)
 def im2col(x, kernel, stride=1, padding=0, pad_value=0.0):
     """Every receptive field of ``x`` as a column. Implements :eq:`eq-cnn-im2col`.
 
@@ -153,12 +219,6 @@ def im2col(x, kernel, stride=1, padding=0, pad_value=0.0):
         Column ``l`` holds the field of output position ``l`` (row-major), ordered by
         channel, then kernel row, then kernel column, as ``torch.nn.functional.unfold``.
     """
-    x = _image("x", x)
-    kernel, stride, padding = (
-        _pair("kernel", kernel, 1),
-        _pair("stride", stride, 1),
-        _pair("padding", padding, 0),
-    )
     H_out, W_out = _geometry(x.shape, kernel, stride, padding)
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     xp = F.pad(x, (pw, pw, ph, ph), value=pad_value)
@@ -172,6 +232,13 @@ def im2col(x, kernel, stride=1, padding=0, pad_value=0.0):
     return cols.reshape(N, C * kh * kw, H_out * W_out)
 
 
+@contract(
+    cols=Tensor("N", "C*kh*kw", "L"),
+    kernel=Pair(low=1),
+    stride=Pair(low=1),
+    padding=Pair(low=0),
+    reference="torch.nn.functional.fold",
+)
 def col2im(cols, x_shape, kernel, stride=1, padding=0):
     """The adjoint of :func:`im2col`: add every column back onto its receptive field.
 
@@ -187,15 +254,14 @@ def col2im(cols, x_shape, kernel, stride=1, padding=0):
     Tensor of shape x_shape
         Where fields overlap, their values are summed.
     """
-    kernel, stride, padding = (
-        _pair("kernel", kernel, 1),
-        _pair("stride", stride, 1),
-        _pair("padding", padding, 0),
-    )
+    N, C, H, W = x_shape = _image_shape("x_shape", x_shape)
     H_out, W_out = _geometry(x_shape, kernel, stride, padding)
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    N, C, H, W = x_shape
-    cols = v.tensor("cols", cols, shape=(N, C * kh * kw, H_out * W_out))
+    if cols.shape != (N, C * kh * kw, H_out * W_out):
+        raise ValueError(
+            f"cols must have shape (N, C*kh*kw, H_out*W_out) = "
+            f"{(N, C * kh * kw, H_out * W_out)}, got {tuple(cols.shape)}"
+        )
     cols = cols.reshape(N, C, kh, kw, H_out, W_out)
     xp = cols.new_zeros(N, C, H + 2 * ph, W + 2 * pw)
     for i in range(kh):
@@ -206,6 +272,15 @@ def col2im(cols, x_shape, kernel, stride=1, padding=0):
     return xp[:, :, ph : ph + H, pw : pw + W]
 
 
+@contract(
+    "eq-cnn-conv",
+    x=Tensor("N", "C_in", "H", "W"),
+    w=FILTERS,
+    b=Tensor("C_out", optional=True),
+    stride=Pair(low=1),
+    padding=Pair(low=0),
+    reference="torch.nn.functional.conv2d",
+)
 def conv2d_forward(x, w, b=None, stride=1, padding=0):
     r"""A 2-D convolution (cross-correlation, as in every deep-learning library), via im2col.
 
@@ -221,7 +296,7 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0):
     Returns
     -------
     out : Tensor of shape (N, C_out, H_out, W_out)
-    cache : tuple
+    cache : Conv2dCache
 
     Notes
     -----
@@ -230,29 +305,23 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0):
 
     With the fields as columns this is ``w.reshape(C_out, -1) @ im2col(x)``.
     """
-    x, w = _image("x", x), _image("w", w)
-    if x.dtype != w.dtype:
-        raise TypeError(f"w must have dtype {x.dtype} like x, got {w.dtype}")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"w expects {w.shape[1]} input channels (w has shape {tuple(w.shape)}), "
-            f"but x has {x.shape[1]} (x has shape {tuple(x.shape)})"
-        )
-    b = v.optional_tensor("b", b, shape=(w.shape[0],), dims={"dtype": x.dtype})
-    kernel, stride, padding = (
-        tuple(w.shape[2:]),
-        _pair("stride", stride, 1),
-        _pair("padding", padding, 0),
-    )
+    kernel = tuple(w.shape[2:])
     H_out, W_out = _geometry(x.shape, kernel, stride, padding)
     cols = im2col(x, kernel, stride, padding)  # (N, C_in*kh*kw, L)
     out = w.reshape(w.shape[0], -1) @ cols  # (N, C_out, L)
     if b is not None:
         out = out + b[:, None]
     out = out.reshape(x.shape[0], w.shape[0], H_out, W_out)
-    return out, (cols, w, b is not None, tuple(x.shape), stride, padding)
+    cache = Conv2dCache(cols, w, b is not None, tuple(x.shape), stride, padding)
+    return out, cache
 
 
+@contract(
+    "eq-cnn-conv-grad",
+    dout=Tensor("N", "C_out", "H_out", "W_out"),
+    bind=_conv_output,
+    reference="torch.autograd",
+)
 def conv2d_backward(dout, cache):
     r"""Gradients of :func:`conv2d_forward`. Implements :eq:`eq-cnn-conv-grad`.
 
@@ -278,14 +347,19 @@ def conv2d_backward(dout, cache):
     return dx, dw, db
 
 
+@contract(
+    "eq-cnn-conv",
+    **conv2d_forward.contract.specs,
+    reference="torch.nn.functional.conv2d",
+)
 def conv2d_naive(x, w, b=None, stride=1, padding=0):
     """The same convolution as :func:`conv2d`, by explicit loops over output positions.
+
+    Implements :eq:`eq-cnn-conv` as written.
 
     Readable and slow: one small product per output pixel. The benchmark and the
     chapter compare it with the im2col version.
     """
-    x, w = _image("x", x), _image("w", w)
-    stride, padding = _pair("stride", stride, 1), _pair("padding", padding, 0)
     (kh, kw), (sh, sw), (ph, pw) = tuple(w.shape[2:]), stride, padding
     H_out, W_out = _geometry(x.shape, (kh, kw), stride, padding)
     xp = F.pad(x, (pw, pw, ph, ph))
@@ -299,18 +373,23 @@ def conv2d_naive(x, w, b=None, stride=1, padding=0):
     return out if b is None else out + b[:, None, None]
 
 
-def _pool_input(x, kernel, stride, padding):
-    x = _image("x", x)
-    kernel = _pair("kernel", kernel, 1)
-    stride = kernel if stride is None else _pair("stride", stride, 1)
-    padding = _pair("padding", padding, 0)
+def _pool_stride(kernel, stride, padding):
+    """The stride, the kernel's when None; padding must be at most half the kernel."""
     if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
         raise ValueError(
             f"padding {padding} must be at most half the kernel {kernel}"
         )
-    return x, kernel, stride, padding
+    return kernel if stride is None else stride
 
 
+@contract(
+    "eq-cnn-maxpool",
+    x=MAPS,
+    kernel=Pair(low=1),
+    stride=Pair(low=1, optional=True),
+    padding=Pair(low=0),
+    reference="torch.nn.functional.max_pool2d",
+)
 def max_pool2d_forward(x, kernel, stride=None, padding=0):
     r"""Max pooling: the largest value of every field, channel by channel. Implements :eq:`eq-cnn-maxpool`.
 
@@ -326,10 +405,10 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     Returns
     -------
     out : Tensor of shape (N, C, H_out, W_out)
-    cache : tuple
+    cache : MaxPool2dCache
         The position of each maximum, for :func:`max_pool2d_backward`.
     """
-    x, kernel, stride, padding = _pool_input(x, kernel, stride, padding)
+    stride = _pool_stride(kernel, stride, padding)
     N, C, H, W = x.shape
     H_out, W_out = _geometry(x.shape, kernel, stride, padding)
     cols = im2col(
@@ -338,15 +417,15 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     out, argmax = cols.max(
         dim=1
     )  # (N*C, L): the first maximum of each field wins, as in torch
-    return out.reshape(N, C, H_out, W_out), (
-        argmax,
-        tuple(x.shape),
-        kernel,
-        stride,
-        padding,
-    )
+    cache = MaxPool2dCache(argmax, tuple(x.shape), kernel, stride, padding)
+    return out.reshape(N, C, H_out, W_out), cache
 
 
+@contract(
+    dout=Tensor("N", "C", "H_out", "W_out"),
+    bind=_pool_output,
+    reference="torch.autograd",
+)
 def max_pool2d_backward(dout, cache):
     """Gradient of :func:`max_pool2d_forward`: each output's gradient goes to its maximum."""
     argmax, (N, C, H, W), kernel, stride, padding = cache
@@ -358,24 +437,34 @@ def max_pool2d_backward(dout, cache):
     )
 
 
+@contract(
+    "eq-cnn-avgpool",
+    x=MAPS,
+    kernel=Pair(low=1),
+    stride=Pair(low=1, optional=True),
+    padding=Pair(low=0),
+    reference="torch.nn.functional.avg_pool2d",
+)
 def avg_pool2d_forward(x, kernel, stride=None, padding=0):
     """Average pooling; zeros of the padding count in the average, as torch's default. Implements :eq:`eq-cnn-avgpool`.
 
-    Parameters and returns as :func:`max_pool2d_forward`.
+    Parameters and returns as :func:`max_pool2d_forward`; the cache is an
+    ``AvgPool2dCache``.
     """
-    x, kernel, stride, padding = _pool_input(x, kernel, stride, padding)
+    stride = _pool_stride(kernel, stride, padding)
     N, C, H, W = x.shape
     H_out, W_out = _geometry(x.shape, kernel, stride, padding)
     cols = im2col(x.reshape(N * C, 1, H, W), kernel, stride, padding)
     out = cols.mean(dim=1)
-    return out.reshape(N, C, H_out, W_out), (
-        tuple(x.shape),
-        kernel,
-        stride,
-        padding,
-    )
+    cache = AvgPool2dCache(tuple(x.shape), kernel, stride, padding)
+    return out.reshape(N, C, H_out, W_out), cache
 
 
+@contract(
+    dout=Tensor("N", "C", "H_out", "W_out"),
+    bind=_pool_output,
+    reference="torch.autograd",
+)
 def avg_pool2d_backward(dout, cache):
     """Gradient of :func:`avg_pool2d_forward`: each output's gradient, shared equally by its field."""
     (N, C, H, W), kernel, stride, padding = cache
@@ -388,6 +477,18 @@ def avg_pool2d_backward(dout, cache):
     )
 
 
+@contract(
+    "eq-cnn-batch-norm",
+    x=MAPS,
+    gamma=Tensor("C"),
+    beta=Tensor("C"),
+    running_mean=Tensor("C", optional=True),
+    running_var=Tensor("C", optional=True),
+    training=Flag(),
+    momentum=Real(low=0, high=1),
+    eps=Real(low=0, low_open=True),
+    reference="torch.nn.functional.batch_norm",
+)
 def batch_norm2d_forward(
     x,
     gamma,
@@ -406,7 +507,6 @@ def batch_norm2d_forward(
     The arithmetic is :func:`nnbook.feedforward.regularization.batch_norm_forward`, which
     already normalizes over every dimension but 1; this function only insists on 4-D input.
     """
-    _image("x", x)
     return batch_norm_forward(
         x,
         gamma,
@@ -419,6 +519,10 @@ def batch_norm2d_forward(
     )
 
 
+@contract(
+    dout=Tensor("N", "C", "H", "W", like=lambda cache: cache.a_hat),
+    reference="torch.autograd",
+)
 def batch_norm2d_backward(dout, cache):
     """Gradients of :func:`batch_norm2d_forward`: ``(dx, dgamma, dbeta)``."""
     return batch_norm_backward(dout, cache)
@@ -460,3 +564,57 @@ conv2d = forward_only(conv2d_forward)
 max_pool2d = forward_only(max_pool2d_forward)
 avg_pool2d = forward_only(avg_pool2d_forward)
 batch_norm2d = forward_only(batch_norm2d_forward)
+
+
+@contract(
+    "eq-cnn-conv-grad",
+    dout=Tensor("N", "C_out", "H_out", "W_out"),
+    w=FILTERS,
+    stride=Pair(low=1),
+    padding=Pair(low=0),
+    reference="torch.nn.grad.conv2d_input",
+)
+def conv2d_input_grad(dout, w, x_shape, stride=1, padding=0):
+    r"""The gradient of a convolution with respect to its input alone.
+
+    Implements the last line of :eq:`eq-cnn-conv-grad`: every input pixel receives
+    the upstream gradient of each output whose receptive field contains it, weighted
+    by the filter entry that joined them. This is the ``dx`` of
+    :func:`conv2d_backward`, computed from ``dout`` and ``w`` only, without the
+    forward pass's cache (the rule a convolution below another one needs).
+
+    Parameters
+    ----------
+    dout : Tensor of shape (N, C_out, H_out, W_out)
+        The upstream gradient :math:`\delta`.
+    w : Tensor of shape (C_out, C_in, kh, kw)
+    x_shape : tuple (N, C_in, H, W)
+        The shape of the input. It is needed: with a stride, inputs of several sizes
+        give the same output size, and the rows or columns that no field reaches
+        get a gradient of zero.
+    stride, padding : int or pair
+
+    Returns
+    -------
+    Tensor of shape x_shape
+    """
+    x_shape = _image_shape("x_shape", x_shape)
+    if x_shape[1] != w.shape[1]:
+        raise ValueError(
+            f"w expects {w.shape[1]} input channels (w has shape "
+            f"{tuple(w.shape)}), but x_shape has {x_shape[1]}"
+        )
+    kernel = tuple(w.shape[2:])
+    H_out, W_out = _geometry(x_shape, kernel, stride, padding)
+    N, C_out = x_shape[0], w.shape[0]
+    if dout.shape != (N, C_out, H_out, W_out):
+        raise ValueError(
+            f"dout must have shape (N, C_out, H_out, W_out) = "
+            f"{(N, C_out, H_out, W_out)}, got {tuple(dout.shape)}"
+        )
+    delta = dout.reshape(N, C_out, -1)  # (N, C_out, L)
+    dcols = w.reshape(C_out, -1).T @ delta  # (N, C_in*kh*kw, L)
+    return col2im(dcols, x_shape, kernel, stride, padding)
+
+
+__all__ += ["conv2d_input_grad"]

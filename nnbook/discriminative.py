@@ -13,16 +13,24 @@ so that a fit with the same ``C`` gives the same coefficients.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
 import torch
 
-from nnbook import _validate as v
+from nnbook.contract import Choice, Int, Real, Tensor, contract
 from nnbook.estimator import Classifier, check_Xy
 
 __all__ = ["LogisticRegression", "SoftmaxRegression", "logistic_gradient"]
 
 
+@contract(
+    "eq-gd-logistic-gradient",
+    X=Tensor("n", "F"),
+    y=Tensor("n"),
+    w=Tensor("F"),
+    C=Real(low=0, low_open=True),
+)
 def logistic_gradient(X, y, w, b, C=math.inf):
     r"""Gradient of the penalized binary cross-entropy, equation :eq:`eq-gd-logistic-gradient`.
 
@@ -44,6 +52,14 @@ def logistic_gradient(X, y, w, b, C=math.inf):
     db : Tensor
         0-D, :math:`\sum_i (p_i - y_i)`.
     """
+    if isinstance(b, bool) or not isinstance(b, numbers.Real | torch.Tensor):
+        raise TypeError(
+            f"b must be a number or a 0-D tensor, got {type(b).__name__}"
+        )
+    if isinstance(b, torch.Tensor) and b.ndim != 0:
+        raise ValueError(
+            f"b must be a number or a 0-D tensor, got shape {tuple(b.shape)}"
+        )
     residual = torch.sigmoid(X @ w + b) - y
     return X.T @ residual + w / C, residual.sum()
 
@@ -51,16 +67,20 @@ def logistic_gradient(X, y, w, b, C=math.inf):
 class _Regression(Classifier):
     """Shared settings and the optimization loop of both regressions."""
 
+    @contract(
+        C=Real(low=0, low_open=True),
+        solver=Choice("newton", "gd"),
+        lr=Real(low=0, low_open=True),
+        max_iter=Int(low=1),
+        tol=Real(low=0),
+    )
     def __init__(
         self, *, C=1.0, solver="newton", lr=0.1, max_iter=100, tol=1e-8
     ):
-        if solver not in ("newton", "gd"):
-            raise ValueError(f"solver must be 'newton' or 'gd', got {solver!r}")
-        self.C = v.number("C", C, low=0, low_open=True)
-        self.solver, self.lr = solver, v.number("lr", lr, low=0, low_open=True)
-        self.max_iter = v.number("max_iter", max_iter, low=1, integer=True)
-        self.tol = v.number("tol", tol, low=0)
+        self.C, self.solver, self.lr = C, solver, lr
+        self.max_iter, self.tol = max_iter, tol
 
+    @contract()
     def fit(self, X, y):
         r"""Minimize :math:`J` by Newton's method (IRLS) or gradient descent; return self.
 
@@ -102,7 +122,7 @@ class _Regression(Classifier):
                 f"{type(self).__name__} did not converge in {self.max_iter} iterations "
                 f"(largest mean gradient {grad.abs().max().item() / len(X):.1e}); raise max_iter",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit, past its contract
             )
         coef = theta.reshape(self._n_outputs, -1)
         self.coef_, self.intercept_ = coef[:, :-1].clone(), coef[:, -1].clone()
@@ -163,6 +183,7 @@ class LogisticRegression(_Regression):
         )
         return loss, grad, H
 
+    @contract("eq-gd-logistic")
     def decision_function(self, X):
         r"""The log-odds :math:`w^\top x + b`, shape (n,)."""
         return self._check_X(X) @ self.coef_[0] + self.intercept_[0]
@@ -213,7 +234,9 @@ class SoftmaxRegression(_Regression):
             ) + torch.diag(penalty)
         return loss, grad, H
 
+    @contract()
     def fit(self, X, y):
+        """Minimize :math:`J` as ``LogisticRegression.fit`` does, then centre the intercepts; return self."""
         super().fit(X, y)
         self.intercept_ -= self.intercept_.mean()
         return self

@@ -12,6 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from nnbook import _validate
+from nnbook.contract import Int, contract
+
 __all__ = ["Classifier", "NotFittedError", "check_X", "check_Xy"]
 
 
@@ -19,17 +22,18 @@ class NotFittedError(RuntimeError):
     """An estimator was used before its ``fit`` method."""
 
 
+@contract(n_features=Int(low=1, optional=True))
 def check_X(X, *, n_features=None, name="X"):
     """``X`` as a float64 tensor of shape (n, F): finite, 2-D, with ``n_features`` columns if given."""
-    if not isinstance(X, torch.Tensor | np.ndarray | list):
+    if isinstance(X, np.ndarray | list):
+        X = torch.as_tensor(np.asarray(X))
+    elif not isinstance(X, torch.Tensor):
         raise TypeError(
             f"{name} must be a numpy array or torch tensor, got {type(X).__name__}"
         )
-    X = torch.as_tensor(np.asarray(X) if isinstance(X, list) else X).double()
-    if X.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D (samples, features), got {X.ndim}-D: {tuple(X.shape)}"
-        )
+    dims = {} if n_features is None else {"F": n_features}
+    X = _validate.tensor(name, X, shape=("n", "F"), dims=dims, floating=False)
+    X = X.double()
     if len(X) == 0:
         raise ValueError(
             f"{name} must hold at least one sample, got shape {tuple(X.shape)}"
@@ -39,21 +43,17 @@ def check_X(X, *, n_features=None, name="X"):
         raise ValueError(
             f"{name} must be finite, but rows {bad} contain NaN or inf"
         )
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features, but the model was fitted with {n_features}"
-        )
     return X
 
 
+@contract(min_classes=Int(low=1))
 def check_Xy(X, y, *, min_classes=2):
     """``X`` (n, F) float64 and ``y`` (n,) int64, with the same n and at least ``min_classes`` classes."""
     X = check_X(X)
-    y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
-    if y.ndim != 1 or len(y) != len(X):
-        raise ValueError(
-            f"y must have shape ({len(X)},) to match X {tuple(X.shape)}, got {tuple(y.shape)}"
-        )
+    y = torch.as_tensor(y if isinstance(y, torch.Tensor) else np.asarray(y))
+    y = _validate.tensor(
+        "y", y, shape=("n",), dims={"n": len(X)}, floating=False
+    )
     if y.is_floating_point() and not torch.equal(y, y.round()):
         raise ValueError(
             "y must hold class labels (integers), got non-integer values"

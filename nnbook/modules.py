@@ -14,6 +14,7 @@ from torch import nn
 from nnbook import _validate as v
 from nnbook import recurrent
 from nnbook._pairs import autograd_function
+from nnbook.contract import Instance, Pair, Tensor, contract
 from nnbook.conv import BatchNorm2dFunction, Conv2dFunction, MaxPool2dFunction
 from nnbook.feedforward.linear import linear_backward, linear_forward
 
@@ -56,11 +57,26 @@ LSTMFunction = autograd_function(
 )
 
 
+#: A batch of feature maps.
+MAPS = Tensor("N", "C", "H", "W")
+
+
+def _conv_sizes(self):
+    """The input channels and the dtype that a convolution's weight expects."""
+    return {"C": self.in_channels, "dtype": self.weight.dtype}
+
+
+def _linear_sizes(self):
+    """The input features and the dtype that a linear layer's weight expects."""
+    return {"F_in": self.in_features, "dtype": self.weight.dtype}
+
+
 class Conv2d(nn.Conv2d):
     """``torch.nn.Conv2d`` (square stride and padding, no groups or dilation) computed by :mod:`nnbook.conv`."""
 
+    @contract(x=MAPS, bind=_conv_sizes)
     def forward(self, x):
-        """The convolution of a batch ``x`` of shape (N, C_in, H, W)."""
+        """The convolution of a batch ``x`` of shape (N, C, H, W)."""
         return Conv2dFunction.apply(
             x, self.weight, self.bias, self.stride, self.padding
         )
@@ -69,6 +85,11 @@ class Conv2d(nn.Conv2d):
 class MaxPool2d(nn.Module):
     """Max pooling computed by :mod:`nnbook.conv`."""
 
+    @contract(
+        kernel_size=Pair(low=1),
+        stride=Pair(low=1, optional=True),
+        padding=Pair(low=0),
+    )
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         self.kernel_size, self.stride, self.padding = (
@@ -77,6 +98,7 @@ class MaxPool2d(nn.Module):
             padding,
         )
 
+    @contract(x=MAPS)
     def forward(self, x):
         """Max pooling of a batch ``x`` of shape (N, C, H, W)."""
         return MaxPool2dFunction.apply(
@@ -87,6 +109,7 @@ class MaxPool2d(nn.Module):
 class BatchNorm2d(nn.BatchNorm2d):
     """``torch.nn.BatchNorm2d`` computed by :func:`nnbook.conv.batch_norm2d_forward`."""
 
+    @contract(x=MAPS, bind=lambda self: {"C": self.num_features})
     def forward(self, x):
         """Normalize ``x`` (N, C, H, W) per channel; batch statistics in training mode."""
         if self.training:
@@ -108,6 +131,7 @@ class BatchNorm2d(nn.BatchNorm2d):
 class Linear(nn.Linear):
     """``torch.nn.Linear`` computed by :func:`nnbook.feedforward.linear.linear_forward`."""
 
+    @contract(x=Tensor("T_mb", "F_in"), bind=_linear_sizes)
     def forward(self, x):
         """The weighted sum of a batch ``x`` of shape (T_mb, F_in)."""
         return LinearFunction.apply(x, self.weight, self.bias)
@@ -151,8 +175,7 @@ def _run_layers(module, function, x, states):
 
 
 def _recurrent(module, function, x, hx, n_states):
-    """Validate ``x`` and the initial states ``hx``, then run :func:`_run_layers`."""
-    x = v.tensor("input", x, shape=(None, None, None))
+    """Check the initial states ``hx`` against ``x``, then run :func:`_run_layers`."""
     if module.batch_first:
         x = x.transpose(0, 1)
     T, B, _ = x.shape
@@ -175,6 +198,15 @@ def _recurrent(module, function, x, hx, n_states):
     return (out.transpose(0, 1) if module.batch_first else out), finals
 
 
+#: A batch of sequences, (T, B, F_in), or (B, T, F_in) with ``batch_first``.
+SEQUENCES = Tensor(None, None, "F_in")
+
+
+def _input_sizes(self):
+    """The features per step and the dtype that a recurrent module expects."""
+    return {"F_in": self.input_size, "dtype": self.weight_ih_l0.dtype}
+
+
 class RNN(nn.RNN):
     """``torch.nn.RNN`` (tanh; any number of layers, bidirectional, ``batch_first``) computed by
     :func:`nnbook.recurrent.rnn_forward` and :func:`nnbook.recurrent.rnn_backward`.
@@ -190,6 +222,7 @@ class RNN(nn.RNN):
                 f"nonlinearity must be 'tanh', got {self.nonlinearity!r}"
             )
 
+    @contract(input=SEQUENCES, bind=_input_sizes)
     def forward(self, input, hx=None):  # noqa: A002 (torch's argument name)
         """``output`` of shape (T, B, directions * H) (or batch first), and ``h_n``."""
         out, (h_n,) = _recurrent(self, RNNFunction, input, hx, n_states=1)
@@ -211,6 +244,7 @@ class LSTM(nn.LSTM):
                 f"proj_size must be 0 (projections are not implemented), got {self.proj_size}"
             )
 
+    @contract(input=SEQUENCES, bind=_input_sizes)
     def forward(self, input, hx=None):  # noqa: A002 (torch's argument name)
         """``output`` of shape (T, B, directions * H) (or batch first), and ``(h_n, c_n)``."""
         out, (h_n, c_n) = _recurrent(self, LSTMFunction, input, hx, n_states=2)
@@ -226,16 +260,13 @@ class TimeDistributed(nn.Module):
     parameters whatever the sequence length.
     """
 
+    @contract(module=Instance(nn.Module))
     def __init__(self, module):
         super().__init__()
         self.module = module
 
+    @contract(x=Tensor("T", "B", "F", ..., dtype="any"))
     def forward(self, x):
-        """``module`` applied to ``x[t, b]`` for every ``t`` and ``b``; x has shape (T, B, ...)."""
-        x = v.tensor("x", x, floating=False)
-        if x.ndim < 3:
-            raise ValueError(
-                f"x must have at least 3 dimensions (T, B, features), got {x.ndim}: {tuple(x.shape)}"
-            )
+        """``module`` applied to ``x[t, b]`` for every ``t`` and ``b``; x has shape (T, B, F, ...)."""
         y = self.module(x.reshape(-1, *x.shape[2:]))
         return y.reshape(*x.shape[:2], *y.shape[1:])

@@ -6,13 +6,18 @@ Shapes and parameters follow ``torch.nn.RNN`` and ``torch.nn.LSTM``: sequences a
 ``G = 1`` for the RNN and ``G = 4`` for the LSTM, whose gates come in the order
 ``i, f, g, o``. Weights therefore copy both ways with torch's modules. No backward
 function calls autograd.
+
+Each contract lists the weights first, so that a sequence or a state that does not fit
+them is the argument an error names; the LSTM's stacked gates are the size ``4H``.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
-from nnbook import _validate as v
+from nnbook.contract import Choice, Instance, Int, Tensor, contract
 
 __all__ = [
     "lstm_backward",
@@ -29,9 +34,107 @@ __all__ = [
     "rnn_parameters",
 ]
 
+#: The weights of a recurrent layer, as torch.nn.RNN names and lays them out.
+RNN_WEIGHTS = dict(
+    weight_ih=Tensor("H", "D"),
+    weight_hh=Tensor("H", "H"),
+    bias_ih=Tensor("H"),
+    bias_hh=Tensor("H"),
+)
+#: The LSTM's: the four gates i, f, g, o stacked along the first dimension.
+LSTM_WEIGHTS = dict(
+    weight_ih=Tensor("4H", "D"),
+    weight_hh=Tensor("4H", "H"),
+    bias_ih=Tensor("4H"),
+    bias_hh=Tensor("4H"),
+)
 
+
+class RnnCellCache(NamedTuple):
+    """What :func:`rnn_cell_backward` needs from :func:`rnn_cell_forward`."""
+
+    x_t: torch.Tensor
+    h_prev: torch.Tensor
+    h_t: torch.Tensor
+    weight_ih: torch.Tensor
+    weight_hh: torch.Tensor
+
+
+class RnnCache(NamedTuple):
+    """What :func:`rnn_backward` needs from :func:`rnn_forward`.
+
+    ``h_prev`` (T, B, H) holds the state each step read, :math:`h_0 .. h_{T-1}`, and
+    ``out`` (T, B, H) the state it wrote, :math:`h_1 .. h_T`.
+    """
+
+    x: torch.Tensor
+    h_prev: torch.Tensor
+    out: torch.Tensor
+    weight_ih: torch.Tensor
+    weight_hh: torch.Tensor
+
+
+class LstmGatesCache(NamedTuple):
+    """What :func:`lstm_gates_backward` needs from :func:`lstm_gates_forward`."""
+
+    c_prev: torch.Tensor
+    i: torch.Tensor
+    f: torch.Tensor
+    g: torch.Tensor
+    o: torch.Tensor
+    tanh_c: torch.Tensor
+
+
+class LstmCellCache(NamedTuple):
+    """What :func:`lstm_cell_backward` needs from :func:`lstm_cell_forward`."""
+
+    x_t: torch.Tensor
+    h_prev: torch.Tensor
+    gates: LstmGatesCache
+    weight_ih: torch.Tensor
+    weight_hh: torch.Tensor
+
+
+class LstmCache(NamedTuple):
+    """What :func:`lstm_backward` needs from :func:`lstm_forward`.
+
+    ``h_prev`` (T, B, H) holds the hidden state each step read, and ``gates`` one
+    :class:`LstmGatesCache` per step.
+    """
+
+    x: torch.Tensor
+    h_prev: torch.Tensor
+    gates: list[LstmGatesCache]
+    weight_ih: torch.Tensor
+    weight_hh: torch.Tensor
+
+
+def _four_gates(name, stacked, H):
+    """Refuse ``stacked`` unless it holds the four gates' 4H rows or columns."""
+    if stacked != 4 * H:
+        raise ValueError(
+            f"{name} must stack the four gates i, f, g, o: 4H = {4 * H} "
+            f"for H = {H}, got {stacked}"
+        )
+
+
+def _at_least_one_step(x):
+    """Refuse an empty sequence: there is no last state to return."""
+    if len(x) == 0:
+        raise ValueError(
+            f"x must hold at least one time step, got shape {tuple(x.shape)}"
+        )
+
+
+@contract(
+    "eq-rnn-cell",
+    **RNN_WEIGHTS,
+    x_t=Tensor("B", "D"),
+    h_prev=Tensor("B", "H"),
+    reference="torch.nn.RNNCell",
+)
 def rnn_cell_forward(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
-    r"""One step of the plain (Elman) RNN, with tanh.
+    r"""One step of the plain (Elman) RNN, with tanh. Implements :eq:`eq-rnn-cell`.
 
     Parameters
     ----------
@@ -44,20 +147,30 @@ def rnn_cell_forward(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     Returns
     -------
     h_t : Tensor of shape (B, H)
-    cache : tuple
+    cache : RnnCellCache
 
     Notes
     -----
     .. math:: h_t = \tanh\bigl(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}\bigr)
 
-    Equation :eq:`eq-rnn-cell`.
+    Everything after the input's share :math:`W_{ih} x_t + b_{ih}` is one step
+    function, which :func:`rnn_forward` calls at every step.
     """
-    h_t = torch.tanh(
-        x_t @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh
-    )
-    return h_t, (x_t, h_prev, h_t, weight_ih, weight_hh)
+    input_t = x_t @ weight_ih.T + bias_ih  # does not wait for h_prev
+    # h_t = tanh(input_t + W_hh h_prev + b_hh), the step rnn_forward repeats
+    h_t = _rnn_step(input_t, h_prev, weight_hh, bias_hh)
+    return h_t, RnnCellCache(x_t, h_prev, h_t, weight_ih, weight_hh)
 
 
+def _rnn_step(input_t, h_prev, weight_hh, bias_hh):
+    r""":eq:`eq-rnn-cell` given the input's share :math:`W_{ih} x_t + b_{ih}`."""
+    return torch.tanh(input_t + h_prev @ weight_hh.T + bias_hh)
+
+
+@contract(
+    cache=Instance(RnnCellCache),
+    dh_t=Tensor(like=lambda cache: cache.h_t),
+)
 def rnn_cell_backward(dh_t, cache):
     """Gradients of :func:`rnn_cell_forward`: ``(dx_t, dh_prev, dW_ih, dW_hh, db_ih, db_hh)``."""
     x_t, h_prev, h_t, weight_ih, weight_hh = cache
@@ -66,10 +179,18 @@ def rnn_cell_backward(dh_t, cache):
     return da @ weight_ih, da @ weight_hh, da.T @ x_t, da.T @ h_prev, db, db
 
 
+@contract(
+    "eq-lstm-gates",
+    **LSTM_WEIGHTS,
+    x_t=Tensor("B", "D"),
+    h_prev=Tensor("B", "H"),
+    c_prev=Tensor("B", "H"),
+    reference="torch.nn.LSTMCell",
+)
 def lstm_cell_forward(
     x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh
 ):
-    r"""One LSTM step, gates in torch's order i, f, g, o.
+    r"""One LSTM step, gates in torch's order i, f, g, o. Implements :eq:`eq-lstm-gates`.
 
     Parameters
     ----------
@@ -83,21 +204,36 @@ def lstm_cell_forward(
     Returns
     -------
     h_t, c_t : Tensor of shape (B, H)
-    cache : tuple
+    cache : LstmCellCache
 
     Notes
     -----
     The pre-activations of all four gates come from one matrix product each; the gates
     themselves are :func:`lstm_gates_forward`, equations :eq:`eq-lstm-gates` to
-    :eq:`eq-lstm-hidden`.
+    :eq:`eq-lstm-hidden`. Everything after the input's share
+    :math:`W_{ih} x_t + b_{ih}` is one step function, which :func:`lstm_forward` calls
+    at every step.
     """
-    pre = (
-        x_t @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh
-    )  # (B, 4H)
-    h_t, c_t, gates = lstm_gates_forward(pre, c_prev)
-    return h_t, c_t, (x_t, h_prev, gates, weight_ih, weight_hh)
+    _four_gates("weight_hh", weight_hh.shape[0], weight_hh.shape[1])
+    input_t = x_t @ weight_ih.T + bias_ih  # does not wait for h_prev
+    # the step lstm_forward repeats: the gates of input_t + W_hh h_prev + b_hh
+    h_t, c_t, gates = _lstm_step(input_t, h_prev, c_prev, weight_hh, bias_hh)
+    return h_t, c_t, LstmCellCache(x_t, h_prev, gates, weight_ih, weight_hh)
 
 
+def _lstm_step(input_t, h_prev, c_prev, weight_hh, bias_hh):
+    r""":func:`lstm_gates_forward` of the pre-activations, given the input's share
+    :math:`W_{ih} x_t + b_{ih}` (B, 4H); the arguments are checked by the caller.
+    """
+    pre = input_t + h_prev @ weight_hh.T + bias_hh  # (B, 4H)
+    return lstm_gates_forward.__wrapped__(pre, c_prev)
+
+
+@contract(
+    cache=Instance(LstmCellCache),
+    dh_t=Tensor(like=lambda cache: cache.h_prev),
+    dc_t=Tensor(like=lambda cache: cache.h_prev),
+)
 def lstm_cell_backward(dh_t, dc_t, cache):
     """Gradients of :func:`lstm_cell_forward` from ``dh_t`` and the cell gradient ``dc_t``.
 
@@ -107,7 +243,7 @@ def lstm_cell_backward(dh_t, dc_t, cache):
         ``(dx_t, dh_prev, dc_prev, dW_ih, dW_hh, db_ih, db_hh)``.
     """
     x_t, h_prev, gates, weight_ih, weight_hh = cache
-    dpre, dc_prev = lstm_gates_backward(dh_t, dc_t, gates)
+    dpre, dc_prev = lstm_gates_backward.__wrapped__(dh_t, dc_t, gates)
     db = dpre.sum(dim=0)
     return (
         dpre @ weight_ih,
@@ -120,6 +256,11 @@ def lstm_cell_backward(dh_t, dc_t, cache):
     )
 
 
+@contract(
+    "eq-lstm-cell",
+    pre=Tensor("B", "4H"),
+    c_prev=Tensor("B", "H"),
+)
 def lstm_gates_forward(pre, c_prev):
     r"""The LSTM's gates and memory update, from the pre-activations of all four gates.
 
@@ -132,7 +273,7 @@ def lstm_gates_forward(pre, c_prev):
     Returns
     -------
     h_t, c_t : Tensor of shape (B, H)
-    cache : tuple
+    cache : LstmGatesCache
 
     Notes
     -----
@@ -143,15 +284,22 @@ def lstm_gates_forward(pre, c_prev):
 
     Equations :eq:`eq-lstm-gates`, :eq:`eq-lstm-cell` and :eq:`eq-lstm-hidden`.
     """
+    _four_gates("pre", pre.shape[1], c_prev.shape[1])
     i, f, _, o = torch.sigmoid(pre).chunk(
         4, dim=1
     )  # the sigmoid of eq-fnn-sigmoid, one fused kernel
     g = torch.tanh(pre.chunk(4, dim=1)[2])
     c_t = f * c_prev + i * g
     tanh_c = torch.tanh(c_t)
-    return o * tanh_c, c_t, (c_prev, i, f, g, o, tanh_c)
+    return o * tanh_c, c_t, LstmGatesCache(c_prev, i, f, g, o, tanh_c)
 
 
+@contract(
+    "eq-lstm-carousel",
+    cache=Instance(LstmGatesCache),
+    dh_t=Tensor(like=lambda cache: cache.c_prev),
+    dc_t=Tensor(like=lambda cache: cache.c_prev),
+)
 def lstm_gates_backward(dh_t, dc_t, cache):
     """Gradients of :func:`lstm_gates_forward`: ``(dpre, dc_prev)``.
 
@@ -174,41 +322,13 @@ def lstm_gates_backward(dh_t, dc_t, cache):
     return dpre, dc * f
 
 
-def _sequence(x, state, weight_ih, weight_hh, bias_ih, bias_hh, gates):
-    """Validate a sequence and its weights; return (T, B, D, H)."""
-    x = v.tensor("x", x)
-    if x.ndim != 3:
-        raise ValueError(
-            f"x must be 3-D (T, B, D), got {x.ndim}-D: {tuple(x.shape)}"
-        )
-    T, B, D = x.shape
-    if T == 0:
-        raise ValueError(
-            f"x must hold at least one time step, got shape {tuple(x.shape)}"
-        )
-    dims = {"dtype": x.dtype}
-    weight_hh = v.tensor("weight_hh", weight_hh, shape=("GH", "H"), dims=dims)
-    H = weight_hh.shape[1]
-    if weight_hh.shape[0] != gates * H:
-        raise ValueError(
-            f"weight_hh must have shape ({gates}*H, H), got {tuple(weight_hh.shape)}"
-        )
-    weight_ih = v.tensor(
-        "weight_ih", weight_ih, shape=(gates * H, None), dims=dims
-    )
-    if weight_ih.shape[1] != D:
-        raise ValueError(
-            f"x has {D} features per step (shape {tuple(x.shape)}), but weight_ih expects "
-            f"{weight_ih.shape[1]} (shape {tuple(weight_ih.shape)})"
-        )
-    v.tensor("bias_ih", bias_ih, shape=(gates * H,), dims=dims)
-    v.tensor("bias_hh", bias_hh, shape=(gates * H,), dims=dims)
-    for name, s in state.items():
-        if s is not None:
-            v.tensor(name, s, shape=(B, H), dims=dims)
-    return T, B, D, H
-
-
+@contract(
+    "eq-rnn-cell",
+    **RNN_WEIGHTS,
+    x=Tensor("T", "B", "D"),
+    h0=Tensor("B", "H", optional=True),
+    reference="torch.nn.RNN",
+)
 def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     """A whole sequence through one RNN layer.
 
@@ -229,24 +349,28 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     out : Tensor of shape (T, B, H)
         Every hidden state (torch's ``output``).
     h_n : Tensor of shape (B, H)
-    cache : tuple
+    cache : RnnCache
     """
-    T, B, _, H = _sequence(
-        x, {"h0": h0}, weight_ih, weight_hh, bias_ih, bias_hh, gates=1
-    )
+    _at_least_one_step(x)
+    B, H = x.shape[1], weight_hh.shape[1]
     h = x.new_zeros(B, H) if h0 is None else h0
     projected = x @ weight_ih.T + bias_ih  # (T, B, H), all steps at once
     hs = [h]
-    for t in range(T):
-        hs.append(
-            torch.tanh(projected[t] + hs[-1] @ weight_hh.T + bias_hh)
-        )  # eq-rnn-cell
+    for input_t in projected:  # the rest of the cell, step after step
+        hs.append(_rnn_step(input_t, hs[-1], weight_hh, bias_hh))
     out = torch.stack(hs[1:])
-    return out, hs[-1], (x, torch.stack(hs[:-1]), out, weight_ih, weight_hh)
+    h_prev = torch.stack(hs[:-1])
+    return out, hs[-1], RnnCache(x, h_prev, out, weight_ih, weight_hh)
 
 
+@contract(
+    "eq-bptt",
+    cache=Instance(RnnCache),
+    dout=Tensor(like=lambda cache: cache.out),
+    dh_n=Tensor(like=lambda cache: cache.out[-1], optional=True),
+)
 def rnn_backward(dout, dh_n, cache):
-    """Backpropagation through time for :func:`rnn_forward` (equation :eq:`eq-bptt`).
+    """Backpropagation through time for :func:`rnn_forward`. Implements :eq:`eq-bptt`.
 
     Parameters
     ----------
@@ -269,11 +393,20 @@ def rnn_backward(dout, dh_n, cache):
     return (da @ weight_ih, dh, *_summed_over_time(da, x, h_prev))
 
 
+@contract(
+    "eq-lstm-gates",
+    **LSTM_WEIGHTS,
+    x=Tensor("T", "B", "D"),
+    h0=Tensor("B", "H", optional=True),
+    c0=Tensor("B", "H", optional=True),
+    reference="torch.nn.LSTM",
+)
 def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     """A whole sequence through one LSTM layer.
 
     As in :func:`rnn_forward`, the input projection of all steps is one matrix product;
-    each step then adds :math:`W_{hh} h_{t-1}` and applies :func:`lstm_gates_forward`.
+    each step then adds :math:`W_{hh} h_{t-1}` and applies :func:`lstm_gates_forward`,
+    the same step as in :func:`lstm_cell_forward`. Implements :eq:`eq-lstm-gates`.
 
     Parameters
     ----------
@@ -286,29 +419,30 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     -------
     out : Tensor of shape (T, B, H)
     (h_n, c_n) : Tensor of shape (B, H) each
-    cache : tuple
+    cache : LstmCache
     """
-    T, B, _, H = _sequence(
-        x, {"h0": h0, "c0": c0}, weight_ih, weight_hh, bias_ih, bias_hh, gates=4
-    )
+    _four_gates("weight_hh", weight_hh.shape[0], weight_hh.shape[1])
+    _at_least_one_step(x)
+    B, H = x.shape[1], weight_hh.shape[1]
     h = x.new_zeros(B, H) if h0 is None else h0
     c = x.new_zeros(B, H) if c0 is None else c0
     projected = x @ weight_ih.T + bias_ih  # (T, B, 4H), all steps at once
     hs, gate_caches = [h], []
-    for t in range(T):
-        h, c, gates = lstm_gates_forward(
-            projected[t] + h @ weight_hh.T + bias_hh, c
-        )
+    for input_t in projected:  # the rest of the cell, step after step
+        h, c, gates = _lstm_step(input_t, h, c, weight_hh, bias_hh)
         hs.append(h)
         gate_caches.append(gates)
     out = torch.stack(hs[1:])
-    return (
-        out,
-        (h, c),
-        (x, torch.stack(hs[:-1]), gate_caches, weight_ih, weight_hh),
-    )
+    h_prev = torch.stack(hs[:-1])
+    return out, (h, c), LstmCache(x, h_prev, gate_caches, weight_ih, weight_hh)
 
 
+@contract(
+    cache=Instance(LstmCache),
+    dout=Tensor(like=lambda cache: cache.h_prev),
+    dh_n=Tensor(like=lambda cache: cache.h_prev[0], optional=True),
+    dc_n=Tensor(like=lambda cache: cache.h_prev[0], optional=True),
+)
 def lstm_backward(dout, dh_n, dc_n, cache):
     """Backpropagation through time for :func:`lstm_forward`.
 
@@ -322,7 +456,9 @@ def lstm_backward(dout, dh_n, dc_n, cache):
     dc = torch.zeros_like(dout[0]) if dc_n is None else dc_n
     dpre = dout.new_empty(*dout.shape[:2], weight_hh.shape[0])  # (T, B, 4H)
     for t in reversed(range(len(gate_caches))):
-        dpre[t], dc = lstm_gates_backward(dout[t] + dh, dc, gate_caches[t])
+        dpre[t], dc = lstm_gates_backward.__wrapped__(
+            dout[t] + dh, dc, gate_caches[t]
+        )
         dh = dpre[t] @ weight_hh
     return (dpre @ weight_ih, dh, dc, *_summed_over_time(dpre, x, h_prev))
 
@@ -339,13 +475,17 @@ def _summed_over_time(dpre, x, h_prev):
     )
 
 
+@contract(input_size=Int(low=1), hidden_size=Int(low=1))
 def rnn_parameters(input_size, hidden_size):
     """Parameters of one ``torch.nn.RNN`` layer: ``h (x + h) + 2h`` (two bias vectors)."""
-    v.number("input_size", input_size, low=1, integer=True)
-    v.number("hidden_size", hidden_size, low=1, integer=True)
     return hidden_size * (input_size + hidden_size) + 2 * hidden_size
 
 
+@contract(
+    input_size=Int(low=1),
+    hidden_size=Int(low=1),
+    convention=Choice("torch", "keras"),
+)
 def lstm_parameters(input_size, hidden_size, convention="torch"):
     r"""Parameters of one LSTM layer.
 
@@ -361,13 +501,7 @@ def lstm_parameters(input_size, hidden_size, convention="torch"):
     int
         torch: :math:`4h(x + h) + 8h`; Keras: :math:`4\,(h(h + x) + h)`.
     """
-    v.number("input_size", input_size, low=1, integer=True)
-    v.number("hidden_size", hidden_size, low=1, integer=True)
     x, h = input_size, hidden_size
     if convention == "torch":
         return 4 * h * (x + h) + 8 * h
-    if convention == "keras":
-        return 4 * (h * (h + x) + h)
-    raise ValueError(
-        f"convention must be 'torch' or 'keras', got {convention!r}"
-    )
+    return 4 * (h * (h + x) + h)  # keras

@@ -14,10 +14,12 @@ import math
 from collections.abc import Sequence
 
 from nnbook import _validate
+from nnbook.contract import Int, Real, contract
 
 __all__ = ["below", "between", "human", "spread"]
 
 
+@contract(bound=Real(low=0, low_open=True))
 def below(value: float, bound: float) -> str:
     """``"< bound"``, after checking that ``value`` really is below ``bound``.
 
@@ -44,7 +46,6 @@ def below(value: float, bound: float) -> str:
         If ``value`` is not below ``bound`` (NaN never is): the claim the text makes
         has stopped being true.
     """
-    bound = _validate.number("bound", bound, low=0.0, low_open=True)
     value = float(value)
     if not value < bound:
         raise AssertionError(
@@ -53,6 +54,7 @@ def below(value: float, bound: float) -> str:
     return f"< {bound:.0e}"
 
 
+@contract(low=Real(optional=True), high=Real(optional=True))
 def between(
     value: float,
     low: float | None = None,
@@ -88,10 +90,7 @@ def between(
     """
     if low is None and high is None:
         raise ValueError("between needs low, high or both, got neither")
-    if low is not None:
-        low = _validate.number("low", low)
-    if high is not None:
-        high = _validate.number("high", high)
+    _check_format(fmt)
     if low is not None and high is not None and not low < high:
         raise ValueError(
             f"low must be below high, got low={low} and high={high}"
@@ -124,6 +123,7 @@ def spread(values: Sequence[float], fmt: str = ".3f", unit: str = "") -> str:
     -------
     str
     """
+    _check_format(fmt)
     values = [float(v) for v in values]
     if not values:
         raise ValueError(
@@ -140,9 +140,23 @@ def spread(values: Sequence[float], fmt: str = ".3f", unit: str = "") -> str:
     )
 
 
+def _check_format(fmt):
+    """Refuse a format specification that a float cannot take, naming ``fmt``."""
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a str, got {type(fmt).__name__}")
+    try:
+        format(1.0, fmt)
+    except ValueError:
+        raise ValueError(
+            f"fmt must be a format specification for a float, such as "
+            f"'.2f', got {fmt!r}"
+        ) from None
+
+
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+@contract(digits=Int(low=1))
 def human(value: float, digits: int = 2) -> str:
     """``value`` as a reader writes it: ``"9.5 × 10⁻⁷"``, ``"12,000"``, ``"0.034"``.
 
@@ -185,10 +199,6 @@ def human(value: float, digits: int = 2) -> str:
     value = _validate.number("value", value)
     if not math.isfinite(value):
         raise ValueError(f"value must be finite, got {value}")
-    if isinstance(digits, bool) or not isinstance(digits, int):
-        raise TypeError(f"digits must be an int, got {type(digits).__name__}")
-    if digits < 1:
-        raise ValueError(f"digits must be at least 1, got {digits}")
     if value == 0:
         return "0"
     sign = "−" if value < 0 else ""

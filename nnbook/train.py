@@ -1,10 +1,13 @@
-r"""A small training loop for classifiers: mini-batches, plain gradient descent, history.
+r"""The book's one training loop: mini-batches, a loss, an update rule, a history.
 
 It trains either an nnbook network (``forward``/``backward`` by hand) or a
 ``torch.nn.Module`` (autograd) with the same batches in the same order, so the two can
-be compared step for step. The update is plain gradient descent,
+be compared step for step. The loss is the softmax cross-entropy unless another is
+given. The update is plain gradient descent,
 :math:`\Theta \leftarrow \Theta - \eta\, \partial J / \partial \Theta`, unless an
 optimizer is given; the optimizers chapter is about everything better than that.
+A learning-rate schedule and callbacks (to record more, or to stop early) hook into
+the end of every epoch.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from nnbook import _validate as v
+from nnbook.contract import (
+    Flag,
+    Instance,
+    Int,
+    Methods,
+    Real,
+    Tensor,
+    contract,
+)
 from nnbook.feedforward.losses import (
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
@@ -27,25 +38,32 @@ __all__ = ["History", "accuracy", "batches", "fit", "predict"]
 
 @dataclass
 class History:
-    """What :func:`fit` recorded, one entry per epoch (``epoch`` 0 is before training)."""
+    """What :func:`fit` recorded, one entry per epoch (``epoch`` 0 is before training).
+
+    ``seconds`` is the training time so far, and ``train_loss`` the loss over the
+    whole training set. The test lists stay empty without test data;
+    ``test_accuracy`` is kept when the test targets are integer labels.
+    """
 
     epoch: list[int] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)  # training time so far
-    train_loss: list[float] = field(
-        default_factory=list
-    )  # over the whole training set
-    test_accuracy: list[float] = field(
-        default_factory=list
-    )  # when test data is given
+    seconds: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
 
 
+@contract(
+    n=Int(low=0),
+    batch_size=Int(low=1),
+    generator=Instance(torch.Generator, optional=True),
+    drop_last=Flag(),
+)
 def batches(n, batch_size, *, generator=None, drop_last=False):
     """Shuffled index tensors that cover ``range(n)`` once, ``batch_size`` at a time.
 
     With ``drop_last`` the final batch is left out when it is smaller than
     ``batch_size`` (its samples come round again in a later, reshuffled epoch).
     """
-    v.number("batch_size", batch_size, low=1, integer=True)
     order = torch.randperm(n, generator=generator)
     chunks = list(order.split(batch_size))
     if drop_last and len(chunks) > 1 and len(chunks[-1]) < batch_size:
@@ -53,6 +71,7 @@ def batches(n, batch_size, *, generator=None, drop_last=False):
     return chunks
 
 
+@contract(X=Tensor("n", ...))
 def predict(net, X):
     """Logits of ``X`` in evaluation mode (running batch-norm statistics, no dropout)."""
     if isinstance(net, torch.nn.Module):
@@ -64,11 +83,30 @@ def predict(net, X):
     return net.forward(X, training=False)
 
 
+@contract(
+    logits=Tensor("n", "K"),
+    y=Tensor("n", dtype="int", low=0, high="K"),
+    reference="sklearn.metrics.accuracy_score",
+)
 def accuracy(logits, y):
     """The fraction of rows whose largest logit is at the label."""
     return (logits.argmax(dim=1) == y).double().mean().item()
 
 
+@contract(
+    X=Tensor("n", ...),
+    y=Tensor("n", ..., dtype="any"),
+    epochs=Int(low=0),
+    lr=Real(low=0),
+    batch_size=Int(low=1),
+    generator=Instance(torch.Generator, optional=True),
+    loss=Methods(optional=True),
+    optimizer=Methods("step", "zero_grad", optional=True),
+    scheduler=Methods("step", optional=True),
+    callbacks=Methods(many=True),
+    drop_last=Flag(),
+    progress=Flag(),
+)
 def fit(
     net,
     X,
@@ -79,31 +117,59 @@ def fit(
     batch_size=64,
     generator=None,
     test=None,
+    loss=None,
     optimizer=None,
+    scheduler=None,
+    callbacks=(),
     drop_last=True,
     progress=True,
 ):
-    """Train a classifier with the softmax cross-entropy loss.
+    """Train a network on mini-batches and record its progress after every epoch.
+
+    Each epoch shuffles the training set with ``generator``, and for every
+    mini-batch computes the gradient of ``loss`` and takes one step: plain
+    gradient descent with rate ``lr``, or ``optimizer.step()``. After the epoch
+    the ``scheduler`` steps, the :class:`History` is extended, and the
+    ``callbacks`` run.
 
     Parameters
     ----------
     net : nnbook MLP or torch.nn.Module
         An nnbook network is differentiated by its own ``backward``; a torch module by
         autograd.
-    X : Tensor of shape (n, F_0)
-    y : Tensor of shape (n,)
-        Integer labels.
+    X : Tensor of shape (n, ...)
+        The inputs, one sample per row.
+    y : Tensor of shape (n, ...)
+        The targets. For the default loss, integer labels of shape (n,).
     epochs : int
+        The number of passes over the training set; 0 only records the start.
     lr : float, default 0.1
-        The learning rate of plain gradient descent (ignored with ``optimizer``).
+        The learning rate of plain gradient descent. With ``optimizer`` the
+        optimizer's own rate applies, so ``lr`` must be left at its default.
     batch_size : int, default 64
         ``len(X)`` gives full-batch gradient descent, 1 gives stochastic.
     generator : torch.Generator, optional
         Shuffles the mini-batches.
     test : tuple (X_test, y_test), optional
-        Evaluated after every epoch.
-    optimizer : object with ``step()``, optional
-        Replaces plain gradient descent.
+        Evaluated after every epoch: its loss, and its accuracy when ``y_test``
+        holds integer labels.
+    loss : callable, optional
+        ``loss(output, target)`` returns the mean loss of a mini-batch as a
+        scalar tensor, differentiable by autograd (``torch.nn.functional.mse_loss``
+        for regression, say). The default is the softmax cross-entropy, which an
+        nnbook network differentiates by hand. For an nnbook network with any
+        other loss, autograd gives the gradient with respect to the output and
+        the network's ``backward`` takes it from there.
+    optimizer : object with ``step()`` and ``zero_grad()``, optional
+        Replaces plain gradient descent: an :mod:`nnbook.optim` or
+        ``torch.optim`` optimizer over the parameters of ``net``.
+    scheduler : object with ``step()``, optional
+        A learning-rate schedule of ``optimizer`` (:mod:`nnbook.optim` or
+        ``torch.optim.lr_scheduler``), stepped once at the end of every epoch.
+    callbacks : list of callable, default ()
+        Each is called as ``callback(epoch, history)`` after every epoch, once
+        the epoch is recorded. If one returns True (or any true value),
+        training stops after that epoch; the epoch's other callbacks still run.
     drop_last : bool, default True
         Skip the last, smaller mini-batch of each epoch. Its gradient averages over
         few samples, so the same learning rate makes a much noisier step.
@@ -113,11 +179,55 @@ def fit(
     Returns
     -------
     History
+        One entry per epoch, the state before training as epoch 0.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type, such as an optimizer without a
+        ``zero_grad()`` method or a loss that is not callable; the message names
+        the argument.
+    ValueError
+        If an argument is out of range, or if both ``lr`` (other than its
+        default) and ``optimizer`` are given: the optimizer would silently ignore
+        ``lr``. Likewise for a ``scheduler`` without an ``optimizer``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nnbook.train import fit
+    >>> net = torch.nn.Linear(3, 1).double()
+    >>> X = torch.randn(32, 3, dtype=torch.float64)
+    >>> y = X.sum(dim=1, keepdim=True)
+    >>> history = fit(net, X, y, epochs=5, batch_size=8, progress=False,
+    ...               loss=torch.nn.functional.mse_loss)
+    >>> history.epoch
+    [0, 1, 2, 3, 4, 5]
+    >>> history.train_loss[-1] < history.train_loss[0]
+    True
     """
-    v.number("epochs", epochs, low=0, integer=True)
-    v.number("lr", lr, low=0)
+    if loss is None:  # the labels of the softmax cross-entropy
+        Tensor("n", dtype="int", low=0).check("y", y, {"n": len(X)}, {})
+    if optimizer is not None and lr != 0.1:  # lr given, not left at its default
+        raise ValueError(
+            f"lr and optimizer cannot both be given: the optimizer uses its own "
+            f"learning rate, so lr={lr} would be ignored"
+        )
+    if scheduler is not None and optimizer is None:
+        raise ValueError(
+            "scheduler needs an optimizer whose learning rate it sets; "
+            "plain gradient descent (optimizer=None) has none"
+        )
+    if test is not None and not isinstance(test, tuple | list):
+        raise TypeError(
+            f"test must be a pair (X_test, y_test), got {type(test).__name__}"
+        )
+    if test is not None and len(test) != 2:
+        raise ValueError(
+            f"test must be a pair (X_test, y_test), got {len(test)} items"
+        )
     history, seconds = History(), 0.0
-    _record(history, net, X, y, test, 0, seconds)
+    _record(history, net, X, y, test, 0, seconds, loss)
     bar = (
         {} if progress else {"disable": True}
     )  # an explicit False would override TQDM_DISABLE
@@ -126,32 +236,56 @@ def fit(
         for idx in batches(
             len(X), batch_size, generator=generator, drop_last=drop_last
         ):
-            params = _gradients(net, X[idx], y[idx])
+            if optimizer is not None:
+                optimizer.zero_grad()
+            params = _gradients(net, X[idx], y[idx], loss)
             if optimizer is not None:
                 optimizer.step()
             else:
                 with torch.no_grad():
                     for p in params:
                         p -= lr * p.grad
+        if scheduler is not None:
+            scheduler.step()
         seconds += time.perf_counter() - start
-        _record(history, net, X, y, test, epoch, seconds)
+        _record(history, net, X, y, test, epoch, seconds, loss)
+        stop = [bool(callback(epoch, history)) for callback in callbacks]
+        if any(stop):
+            break
     return history
 
 
-def _gradients(net, x, y):
+def _gradients(net, x, y, loss=None):
     """Set ``.grad`` of every parameter for one mini-batch; return the parameters."""
     if isinstance(net, torch.nn.Module):
         net.zero_grad()
-        F.cross_entropy(net(x), y).backward()
+        (F.cross_entropy if loss is None else loss)(net(x), y).backward()
         return list(net.parameters())
-    _, cache = softmax_cross_entropy_forward(net.forward(x), y)
-    net.backward(softmax_cross_entropy_backward(cache), input_grad=False)
+    if loss is None:
+        _, cache = softmax_cross_entropy_forward(net.forward(x), y)
+        net.backward(softmax_cross_entropy_backward(cache), input_grad=False)
+        return net.parameters()
+    out = net.forward(x).detach().requires_grad_(True)
+    with torch.enable_grad():
+        loss(out, y).backward()
+    net.backward(out.grad, input_grad=False)
     return net.parameters()
 
 
-def _record(history, net, X, y, test, epoch, seconds):
+def _record(history, net, X, y, test, epoch, seconds, loss=None):
+    objective = F.cross_entropy if loss is None else loss
     history.epoch.append(epoch)
     history.seconds.append(seconds)
-    history.train_loss.append(F.cross_entropy(predict(net, X), y).item())
-    if test is not None:
-        history.test_accuracy.append(accuracy(predict(net, test[0]), test[1]))
+    with torch.no_grad():
+        history.train_loss.append(objective(predict(net, X), y).item())
+        if test is not None:
+            out = predict(net, test[0])
+            history.test_loss.append(objective(out, test[1]).item())
+            if loss is None or _labels(out, test[1]):
+                history.test_accuracy.append(accuracy(out, test[1]))
+
+
+def _labels(out, y):
+    """Whether ``y`` holds one integer label per row of the 2-D output ``out``."""
+    integer = not y.is_floating_point() and y.dtype != torch.bool
+    return integer and out.ndim == 2 and y.shape == out.shape[:1]

@@ -68,7 +68,7 @@ def test_inception_concatenates_its_branches():
 
 
 def test_vgg_rejects_unknown_depths():
-    with pytest.raises(ValueError, match=r"depth must be one of \[11, 16, 19\], got 13"):
+    with pytest.raises(ValueError, match=r"depth must be one of 11, 16, 19, got 13"):
         A.VGG(13)
 
 
@@ -112,7 +112,7 @@ def test_reset_parameters_draws_from_the_generator(handwritten):
 
 
 def test_reset_parameters_rejects_what_it_cannot_use():
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module, got int"):
+    with pytest.raises(TypeError, match="model must be a Module, got int"):
         A.reset_parameters(3, generator=torch.Generator())
-    with pytest.raises(TypeError, match="generator must be a CPU torch.Generator"):
+    with pytest.raises(TypeError, match="generator must be a Generator, got int"):
         A.reset_parameters(A.LeNet5(), generator=3)

@@ -144,8 +144,7 @@ class PageProblems:
 def _open(browser, server, path, width=1280):
     page = browser.new_page(viewport={"width": width, "height": 900})
     problems = PageProblems(page, server)
-    page.goto(f"{server}/{path}", wait_until="load")
-    page.wait_for_load_state("networkidle")
+    page.goto(f"{server}/{path}", wait_until="load")  # every request is local: no idle wait
     return page, problems
 
 

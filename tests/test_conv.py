@@ -3,17 +3,13 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from fnn_helpers import batch_norm_against_torch
+from helpers import batch_norm_against_torch, randn, seeds
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nnbook import conv
 
 pytestmark = pytest.mark.cnn
-
-
-def _randn(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
 configs = st.fixed_dictionaries(
@@ -28,7 +24,7 @@ configs = st.fixed_dictionaries(
         "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
         "padding": st.tuples(st.integers(0, 2), st.integers(0, 2)),
         "bias": st.booleans(),
-        "seed": st.integers(0, 2**16),
+        "seed": seeds,
     }
 )
 
@@ -37,11 +33,11 @@ configs = st.fixed_dictionaries(
 @given(c=configs)
 def test_conv2d_matches_torch(c):
     assume(c["kh"] <= c["H"] + 2 * c["padding"][0] and c["kw"] <= c["W"] + 2 * c["padding"][1])
-    x = _randn(c["N"], c["C_in"], c["H"], c["W"], seed=c["seed"]).requires_grad_()
-    w = _randn(c["C_out"], c["C_in"], c["kh"], c["kw"], seed=c["seed"] + 1).requires_grad_()
-    b = _randn(c["C_out"], seed=c["seed"] + 2).requires_grad_() if c["bias"] else None
+    x = randn(c["N"], c["C_in"], c["H"], c["W"], seed=c["seed"]).requires_grad_()
+    w = randn(c["C_out"], c["C_in"], c["kh"], c["kw"], seed=c["seed"] + 1).requires_grad_()
+    b = randn(c["C_out"], seed=c["seed"] + 2).requires_grad_() if c["bias"] else None
     out_ref = F.conv2d(x, w, b, stride=c["stride"], padding=c["padding"])
-    dout = _randn(*out_ref.shape, seed=c["seed"] + 3)
+    dout = randn(*out_ref.shape, seed=c["seed"] + 3)
     out_ref.backward(dout)
 
     out, cache = conv.conv2d_forward(x.detach(), w.detach(), None if b is None else b.detach(),
@@ -64,10 +60,10 @@ def test_conv2d_matches_torch(c):
 def test_im2col_matches_unfold_and_col2im_is_its_adjoint(c):
     k, s, p = (c["kh"], c["kw"]), c["stride"], c["padding"]
     assume(k[0] <= c["H"] + 2 * p[0] and k[1] <= c["W"] + 2 * p[1])
-    x = _randn(c["N"], c["C_in"], c["H"], c["W"], seed=c["seed"])
+    x = randn(c["N"], c["C_in"], c["H"], c["W"], seed=c["seed"])
     cols = conv.im2col(x, k, s, p)
     torch.testing.assert_close(cols, F.unfold(x, k, padding=p, stride=s))
-    y = _randn(*cols.shape, seed=c["seed"] + 1)
+    y = randn(*cols.shape, seed=c["seed"] + 1)
     # <im2col(x), y> = <x, col2im(y)>: col2im is the transpose of im2col.
     torch.testing.assert_close((cols * y).sum(), (x * conv.col2im(y, x.shape, k, s, p)).sum())
     torch.testing.assert_close(
@@ -84,7 +80,7 @@ pool_configs = st.fixed_dictionaries(
         "k": st.tuples(st.integers(1, 4), st.integers(1, 4)),
         "stride": st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))),
         "padding": st.tuples(st.integers(0, 2), st.integers(0, 2)),
-        "seed": st.integers(0, 2**16),
+        "seed": seeds,
     }
 )
 
@@ -100,10 +96,10 @@ def test_pooling_matches_torch(kind, c):
         and k[0] <= c["H"] + 2 * p[0]
         and k[1] <= c["W"] + 2 * p[1]
     )
-    x = _randn(c["N"], c["C"], c["H"], c["W"], seed=c["seed"]).requires_grad_()
+    x = randn(c["N"], c["C"], c["H"], c["W"], seed=c["seed"]).requires_grad_()
     reference = F.max_pool2d if kind == "max" else F.avg_pool2d
     out_ref = reference(x, k, s, p)
-    dout = _randn(*out_ref.shape, seed=c["seed"] + 1)
+    dout = randn(*out_ref.shape, seed=c["seed"] + 1)
     out_ref.backward(dout)
     forward = getattr(conv, f"{kind}_pool2d_forward")
     backward = getattr(conv, f"{kind}_pool2d_backward")
@@ -120,8 +116,8 @@ def test_batch_norm2d_matches_torch(training):
 
 
 def test_autograd_function_passes_gradcheck():
-    inputs = (_randn(2, 3, 6, 5).requires_grad_(), _randn(4, 3, 3, 2, seed=1).requires_grad_(),
-              _randn(4, seed=2).requires_grad_())  # fmt: skip
+    inputs = (randn(2, 3, 6, 5).requires_grad_(), randn(4, 3, 3, 2, seed=1).requires_grad_(),
+              randn(4, seed=2).requires_grad_())  # fmt: skip
     assert torch.autograd.gradcheck(
         lambda x, w, b: conv.Conv2dFunction.apply(x, w, b, (2, 1), 1), inputs
     )
@@ -140,7 +136,7 @@ Z = torch.zeros
     ("call", "error", "message"),
     [
         (lambda: conv.conv2d(Z(2, 3, 8, 8), Z(4, 2, 3, 3)), ValueError,
-         r"w expects 2 input channels \(w has shape \(4, 2, 3, 3\)\), but x has 3 \(x has shape \(2, 3, 8, 8\)\)"),
+         r"w must have shape \(C_out, C_in=3, kh, kw\), got \(4, 2, 3, 3\)"),
         (lambda: conv.conv2d(Z(2, 3, 4, 4), Z(4, 3, 7, 7)), ValueError,
          r"kernel \(7, 7\) does not fit input \(2, 3, 4, 4\) with padding \(0, 0\)"),
         (lambda: conv.conv2d(Z(2, 3, 8, 8), Z(4, 3, 3, 3), stride=0), ValueError,
@@ -148,10 +144,11 @@ Z = torch.zeros
         (lambda: conv.conv2d(Z(2, 3, 8, 8), Z(4, 3, 3, 3), padding=-1), ValueError,
          r"padding must be in \[0, inf\], got -1"),
         (lambda: conv.conv2d(Z(3, 8, 8), Z(4, 3, 3, 3)), ValueError,
-         r"x must be 4-D \(N, C, H, W\), got 3-D: \(3, 8, 8\)"),
+         r"x must have 4 dimensions \(N, C_in, H, W\), got 3: \(3, 8, 8\)"),
         (lambda: conv.conv2d(Z(2, 3, 8, 8), Z(4, 3, 3, 3, dtype=torch.float64)), TypeError,
          r"w must have dtype torch.float32"),
-        (lambda: conv.conv2d(Z(2, 3, 8, 8), Z(4, 3, 3, 3), Z(5)), ValueError, r"b must have shape \(4,\), got \(5,\)"),
+        (lambda: conv.conv2d(Z(2, 3, 8, 8), Z(4, 3, 3, 3), Z(5)), ValueError,
+         r"b must have shape \(C_out=4,\), got \(5,\)"),
         (lambda: conv.max_pool2d(Z(1, 1, 4, 4), 2, padding=2), ValueError,
          r"padding \(2, 2\) must be at most half the kernel"),
         (lambda: conv.avg_pool2d(Z(1, 1, 4, 4), (2, 2, 2)), ValueError, r"kernel must be an int or a pair"),

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from helpers import close_figures  # noqa: E402, F401
 from matplotlib.colors import same_color  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
@@ -49,12 +50,6 @@ DRAWINGS = {
     "roofline": roofline,
     "roofline_cpu": lambda: roofline(1e11, 2e10),
 }
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def texts(ax):

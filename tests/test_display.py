@@ -13,7 +13,8 @@ pytestmark = pytest.mark.spine
 def test_show_returns_a_fenced_python_block():
     shown = nnbook.show(linear_forward)
     assert isinstance(shown, Markdown)
-    assert shown.data.startswith("```python\ndef linear_forward(h, W, b=None):\n")
+    assert shown.data.startswith('```python\n@contract(\n    "eq-fnn-weight-avg",\n')
+    assert "\ndef linear_forward(h, W, b=None):\n" in shown.data
     assert shown.data.endswith("\n```\n")
     assert "a = h @ W.T" in shown.data
 

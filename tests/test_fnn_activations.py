@@ -3,7 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from fnn_helpers import batch_shapes, randn, seeds
+from helpers import batch_shapes, randn, seeds
 from hypothesis import given, settings
 
 from nnbook.feedforward import activations as act

@@ -4,14 +4,11 @@ import math
 
 import pytest
 import torch
+from helpers import generator
 
 from nnbook.feedforward.init import INIT_SCHEMES, init_std, init_weight
 
 pytestmark = pytest.mark.fnn
-
-
-def _gen(seed=0):
-    return torch.Generator().manual_seed(seed)
 
 
 @pytest.mark.parametrize(
@@ -26,14 +23,14 @@ def _gen(seed=0):
     ],
 )  # fmt: skip
 def test_schemes_equal_torch_nn_init(scheme, reference):
-    W = init_weight(30, 50, scheme, generator=_gen(), dtype=torch.float64)
-    expected = reference(torch.empty(30, 50, dtype=torch.float64), _gen())
+    W = init_weight(30, 50, scheme, generator=generator(), dtype=torch.float64)
+    expected = reference(torch.empty(30, 50, dtype=torch.float64), generator())
     torch.testing.assert_close(W, expected)
 
 
 @pytest.mark.parametrize("scheme", [s for s in INIT_SCHEMES if s not in ("zeros", "normal")])
 def test_the_empirical_std_is_the_promised_one(scheme):
-    W = init_weight(400, 300, scheme, generator=_gen(1), dtype=torch.float64)
+    W = init_weight(400, 300, scheme, generator=generator(1), dtype=torch.float64)
     assert abs(W.std().item() / init_std(scheme, 400, 300) - 1) < 0.02
     assert abs(W.mean().item()) < 0.01 * init_std(scheme, 400, 300) * 10
 

@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import randn, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,23 +12,19 @@ from nnbook.feedforward import linear, linear_backward, linear_forward
 pytestmark = pytest.mark.fnn
 
 
-def _random(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-
-
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_matches_torch(bias):
-    h, W = _random(7, 5, seed=1), _random(3, 5, seed=2)
-    b = _random(3, seed=3) if bias else None
+    h, W = randn(7, 5, seed=1), randn(3, 5, seed=2)
+    b = randn(3, seed=3) if bias else None
     torch.testing.assert_close(linear(h, W, b), F.linear(h, W, b))
 
 
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_backward_matches_autograd(bias):
-    h = _random(7, 5, seed=1).requires_grad_()
-    W = _random(3, 5, seed=2).requires_grad_()
-    b = _random(3, seed=3).requires_grad_() if bias else None
-    delta = _random(7, 3, seed=4)
+    h = randn(7, 5, seed=1).requires_grad_()
+    W = randn(3, 5, seed=2).requires_grad_()
+    b = randn(3, seed=3).requires_grad_() if bias else None
+    delta = randn(7, 3, seed=4)
     F.linear(h, W, b).backward(delta)
 
     _, cache = linear_forward(h.detach(), W.detach(), None if b is None else b.detach())
@@ -42,9 +39,9 @@ def test_linear_backward_matches_autograd(bias):
 
 def test_linear_gradcheck():
     inputs = (
-        _random(4, 3).requires_grad_(),
-        _random(2, 3, seed=1).requires_grad_(),
-        _random(2, seed=2).requires_grad_(),
+        randn(4, 3).requires_grad_(),
+        randn(2, 3, seed=1).requires_grad_(),
+        randn(2, seed=2).requires_grad_(),
     )
     assert torch.autograd.gradcheck(linear, inputs)
 
@@ -54,12 +51,12 @@ def test_linear_gradcheck():
     T_mb=st.integers(1, 6),
     F_in=st.integers(1, 6),
     F_out=st.integers(1, 6),
-    seed=st.integers(0, 2**16),
+    seed=seeds,
     alpha=st.floats(-3, 3),
 )
 def test_linear_is_linear_in_its_input(T_mb, F_in, F_out, seed, alpha):
-    h1, h2 = _random(T_mb, F_in, seed=seed), _random(T_mb, F_in, seed=seed + 1)
-    W = _random(F_out, F_in, seed=seed + 2)
+    h1, h2 = randn(T_mb, F_in, seed=seed), randn(T_mb, F_in, seed=seed + 1)
+    W = randn(F_out, F_in, seed=seed + 2)
     torch.testing.assert_close(linear(alpha * h1 + h2, W), alpha * linear(h1, W) + linear(h2, W))
 
 
@@ -101,5 +98,7 @@ def test_linear_rejects_bad_input(args, error, message):
 
 def test_linear_backward_checks_delta():
     _, cache = linear_forward(torch.zeros(2, 4), torch.zeros(3, 4))
-    with pytest.raises(ValueError, match=r"delta must have shape \(2, 3\), got \(3, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"delta must have shape \(T_mb=2, F_out=3\), got \(3, 2\)"
+    ):
         linear_backward(torch.zeros(3, 2), cache)

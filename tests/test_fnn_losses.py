@@ -3,7 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from fnn_helpers import batch_shapes, randn, seeds
+from helpers import batch_shapes, generator, randn, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,7 +44,7 @@ def test_mse_matches_torch_up_to_its_convention(shape, seed):
 def test_softmax_cross_entropy_matches_torch(shape, seed, scale):
     T_mb, C = shape
     a = randn(T_mb, C, seed=seed, scale=scale).requires_grad_()
-    y = torch.randint(0, C, (T_mb,), generator=torch.Generator().manual_seed(seed))
+    y = torch.randint(0, C, (T_mb,), generator=generator(seed))
     J, cache = losses.softmax_cross_entropy_forward(a.detach(), y)
     J_torch = F.cross_entropy(a, y)
     J_torch.backward()
@@ -79,13 +79,13 @@ def test_one_hot_cross_entropy_is_the_classification_loss():
     ("call", "error", "message"),
     [
         (lambda: losses.softmax_cross_entropy_forward(torch.zeros(3, 4), torch.tensor([0, 1, 4])),
-         ValueError, r"y must hold labels in \[0, 4\), got 4"),
+         ValueError, r"y must have values in \[0, C=4\), got 4"),
         (lambda: losses.softmax_cross_entropy_forward(torch.zeros(3, 4), torch.tensor([0, -1, 2])),
-         ValueError, r"y must hold labels in \[0, 4\), got -1"),
+         ValueError, r"y must have values in \[0, C=4\), got -1"),
         (lambda: losses.softmax_cross_entropy_forward(torch.zeros(3, 4), torch.zeros(3)),
-         TypeError, r"y must hold integer class labels, got dtype torch.float32"),
+         TypeError, r"y must have an integer dtype, got torch.float32"),
         (lambda: losses.softmax_cross_entropy_forward(torch.zeros(3, 4), torch.zeros(2).long()),
-         ValueError, r"y must have shape \(3,\), got \(2,\)"),
+         ValueError, r"y must have shape \(T_mb=3,\), got \(2,\)"),
         (lambda: losses.softmax_cross_entropy_forward(torch.zeros(3, 4).long(), torch.zeros(3)),
          TypeError, r"a must have a floating-point dtype, got torch.int64"),
         (lambda: losses.mse_forward(torch.zeros(3, 2), torch.zeros(3, 1)),
@@ -97,3 +97,16 @@ def test_one_hot_cross_entropy_is_the_classification_loss():
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    ("logits", "dtype"),
+    [([[1e30, 1e30, -1e30]], torch.float64), ([[1e4, 1e4, -1e4]], torch.float32)],
+)
+def test_softmax_subtracts_the_maximum_before_the_log_of_the_sum(logits, dtype):
+    # a - (m + log s) rounds m + log s back to m and gives [1, 1, 0]; the book's
+    # (a - m) - log s gives the exact [1/2, 1/2, 0].
+    a = torch.tensor(logits, dtype=dtype)
+    expected = torch.tensor([[0.5, 0.5, 0.0]], dtype=dtype)
+    torch.testing.assert_close(losses.softmax(a), expected)
+    torch.testing.assert_close(losses.log_softmax(a)[0, :2], torch.log(expected[0, :2]))

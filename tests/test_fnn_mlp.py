@@ -97,11 +97,11 @@ def test_zero_grad_and_backward_without_forward():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"sizes": [3]}, ValueError, r"sizes must be at least 2 positive ints"),
-        ({"sizes": [3, 0]}, ValueError, r"sizes must be at least 2 positive ints"),
+        ({"sizes": [3]}, ValueError, r"sizes must hold at least 2 widths"),
+        ({"sizes": [3, 0]}, ValueError, r"sizes\[1\] must be in \[1, inf\], got 0"),
         ({"sizes": [3, 2], "activation": "softplus"}, ValueError, r"activation must be one of"),
         ({"sizes": [3, 2], "dropout": 1.0}, ValueError, r"dropout must be in \[0, 1\)"),
-        ({"sizes": [3, 2], "init": "magic"}, ValueError, r"scheme must be one of"),
+        ({"sizes": [3, 2], "init": "magic"}, ValueError, r"init must be one of"),
     ],
 )
 def test_bad_construction(kwargs, error, message):
@@ -110,7 +110,7 @@ def test_bad_construction(kwargs, error, message):
 
 
 def test_forward_checks_the_input_width():
-    with pytest.raises(ValueError, match=r"x must have shape \(\*, 3\), got \(4, 5\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(T_mb, F_0=3\), got \(4, 5\)"):
         MLP([3, 2]).forward(torch.zeros(4, 5))
 
 

@@ -251,18 +251,18 @@ def test_bad_input(model):
     with pytest.raises(ValueError, match=r"X must be finite, but rows \[3\] contain NaN or inf"):
         model.fit(Xnan, y)
     model.fit(StandardScaler().fit_transform(X), y)
-    with pytest.raises(ValueError, match=r"X has 29 features, but the model was fitted with 30"):
+    with pytest.raises(ValueError, match=r"X must have shape \(n, F=30\), got \(569, 29\)"):
         model.predict(X[:, :29])
-    with pytest.raises(
-        ValueError, match=r"y must have shape \(569,\) to match X \(569, 30\), got \(568,\)"
-    ):
+    with pytest.raises(ValueError, match=r"y must have shape \(n=569,\), got \(568,\)"):
         model.fit(X, y[:-1])
 
 
 def test_bad_settings():
-    with pytest.raises(ValueError, match=r"variance must be 'per_class' or 'pooled', got 'shared'"):
+    with pytest.raises(
+        ValueError, match=r"variance must be one of per_class, pooled, got 'shared'"
+    ):
         GaussianNaiveBayes(variance="shared")
-    with pytest.raises(ValueError, match=r"covariance must be 'full' or 'shared', got 'diag'"):
+    with pytest.raises(ValueError, match=r"covariance must be one of full, shared, got 'diag'"):
         GaussianBayes(covariance="diag")
     with pytest.raises(
         ValueError, match=r"y must contain exactly 2 classes for LogisticRegression, got 3"
@@ -283,10 +283,42 @@ def test_rbm_bad_input():
     ):
         BernoulliRBM(3).fit(np.full((4, 5), 0.5))
     rbm = BernoulliRBM(3, epochs=1).fit(np.ones((4, 5)))
-    with pytest.raises(ValueError, match=r"X has 6 features, but the model was fitted with 5"):
+    with pytest.raises(ValueError, match=r"X must have shape \(n, F=5\), got \(2, 6\)"):
         rbm.transform(np.ones((2, 6)))
     with pytest.raises(NotFittedError, match=r"this BernoulliRBM is not fitted yet"):
         BernoulliRBM(3).sample(2)
     big = BernoulliRBM(30, epochs=1).fit(np.ones((2, 40)))
     with pytest.raises(ValueError, match=r"V = 40 and H = 30 are both above 20"):
         big.log_partition()
+
+
+def test_naive_bayes_without_smoothing_refuses_a_constant_feature():
+    from nnbook.generative.bayes import GaussianNaiveBayes
+
+    X = torch.tensor([[1.0, 2.0], [1.0, 3.0], [1.0, 4.0], [1.0, 5.0]], dtype=torch.float64)
+    y = torch.tensor([0, 0, 1, 1])
+    with pytest.raises(ValueError, match=r"feature 0 is constant in class 0, .* got 0"):
+        GaussianNaiveBayes(var_smoothing=0).fit(X, y)
+    assert torch.isfinite(GaussianNaiveBayes().fit(X, y).predict_proba(X)).all()
+
+
+def test_checks_the_contracts_cannot_express():
+    X = torch.zeros(3, 2, dtype=torch.float64)
+    y, w = torch.tensor([0.0, 1.0, 1.0], dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"b must be a number or a 0-D tensor, got str"):
+        logistic_gradient(X, y, w, "0")
+    with pytest.raises(ValueError, match=r"b must be a number or a 0-D tensor, got shape \(2,\)"):
+        logistic_gradient(X, y, w, w)
+    with pytest.raises(ValueError, match=r"y must have shape \(n=3,\), got \(2,\)"):
+        logistic_gradient(X, y[:2], w, 0.0)
+    with pytest.raises(TypeError, match=r"sample_real must be callable, got int"):
+        train_gan(torch.nn.Linear(1, 1), torch.nn.Linear(1, 1), 3, latent_dim=1, steps=1)
+    with pytest.raises(NotFittedError, match=r"this BernoulliRBM is not fitted yet"):
+        BernoulliRBM(3).h_given_v(torch.ones(2, 5, dtype=torch.float64))
+    rbm = BernoulliRBM(3, epochs=1).fit(np.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"v must be binary \(0 or 1\) .* for example v > 0.5"):
+        rbm.free_energy(torch.full((2, 5), 0.5, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"v must have shape \(n, V=5\), got \(2, 6\)"):
+        rbm.h_given_v(torch.ones(2, 6, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"v must have dtype torch.float64"):
+        rbm.gibbs(torch.ones(2, 5))

@@ -6,6 +6,7 @@ import time
 
 import pytest
 import torch
+from helpers import assert_all_close
 
 from nnbook.hardware import Prefetcher, calculators, measure, parallel, roofline
 from nnbook.hardware.calculators import GB, GIB
@@ -47,21 +48,27 @@ def test_allreduce_model():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: calculators.minibatch_bytes(-1, (3,)), r"batch_size must be positive, got -1"),
+        (
+            lambda: calculators.minibatch_bytes(-1, (3,)),
+            r"batch_size must be in \[1, inf\], got -1",
+        ),
         (
             lambda: calculators.minibatch_bytes(8, (3, 4), "int4"),
             r"dtype must be one of .*, got 'int4'",
         ),
         (
             lambda: calculators.pcie_bandwidth(7),
-            r"generation must be one of \[1, 2, 3, 4, 5\], got 7",
+            r"generation must be one of 1, 2, 3, 4, 5, got 7",
         ),
-        (lambda: calculators.pcie_bandwidth(3, lanes=3), r"lanes must be 1, 2, 4, 8 or 16, got 3"),
+        (
+            lambda: calculators.pcie_bandwidth(3, lanes=3),
+            r"lanes must be one of 1, 2, 4, 8, 16, got 3",
+        ),
         (lambda: calculators.wall_energy(10, 1.2), r"efficiency must be in \(0, 1\], got 1.2"),
         (lambda: calculators.wall_energy(10, 0), r"efficiency must be in \(0, 1\], got 0"),
-        (lambda: calculators.transfer_time(10, -5), r"bandwidth must be positive, got -5"),
-        (lambda: calculators.energy_kwh(100, -1), r"hours must be non-negative, got -1"),
-        (lambda: calculators.allreduce_time(10, 0, 1e9), r"devices must be an int >= 1, got 0"),
+        (lambda: calculators.transfer_time(10, -5), r"bandwidth must be in \(0, inf\], got -5"),
+        (lambda: calculators.energy_kwh(100, -1), r"hours must be in \[0, inf\], got -1"),
+        (lambda: calculators.allreduce_time(10, 0, 1e9), r"devices must be in \[1, inf\], got 0"),
         (lambda: measure.matmul_gflops(8, dtype="int8"), r"dtype must be one of .*, got 'int8'"),
     ],
 )
@@ -77,7 +84,7 @@ def test_roofline():
     assert flops == 2 * 128 * 784 * 256 and nbytes == 4 * (128 * 784 + 784 * 256 + 256 + 128 * 256)
     flops, _ = roofline.conv2d_cost(1, 3, 32, 8, 3, padding=1)
     assert flops == 2 * 8 * 32 * 32 * 3 * 9
-    with pytest.raises(ValueError, match=r"intensity must be positive"):
+    with pytest.raises(ValueError, match=r"intensity must be in \(0, inf\], got 0"):
         roofline.attainable(0, 1, 1)
 
 
@@ -136,11 +143,11 @@ def test_plot_roofline_without_kernels_draws_the_roof_and_the_ridge_only():
     ("args", "error", "message"),
     [
         (("axes", 1e9, 1e9), TypeError, r"ax must be a matplotlib Axes, got str"),
-        ((None, 0.0, 1e9), ValueError, r"peak_flops must be positive, got 0.0"),
-        ((None, 1e9, -1.0), ValueError, r"bandwidth must be positive, got -1.0"),
+        ((None, 0.0, 1e9), ValueError, r"peak_flops must be in \(0, inf\], got 0.0"),
+        ((None, 1e9, -1.0), ValueError, r"bandwidth must be in \(0, inf\], got -1.0"),
         ((None, 1e9, 1e9, [(1.0, None)]), TypeError, r"kernels must be a dict or None, got list"),
         ((None, 1e9, 1e9, {"a": 1.0}), TypeError, r"kernels\['a'\] must be a pair \(intensity, measured\)"),
-        ((None, 1e9, 1e9, {"a": (0.0, None)}), ValueError, r"intensity must be positive, got 0.0"),
+        ((None, 1e9, 1e9, {"a": (0.0, None)}), ValueError, r"intensity must be in \(0, inf\], got 0.0"),
     ],
 )  # fmt: skip
 def test_plot_roofline_rejects_bad_arguments(args, error, message):
@@ -168,10 +175,34 @@ def test_matmul_sweep_stops_after_the_first_slow_product():
     assert len(measure.matmul_sweep([8, 16, 32], repeats=1)) == 3  # each well under 50 ms
     rates = measure.matmul_sweep([8, 16, 32], repeats=1, max_seconds=1e-12)
     assert len(rates) == 1 and math.isfinite(rates[0]) and rates[0] > 0
-    with pytest.raises(ValueError, match=r"increasing sequence, got \[16, 8\]"):
+    with pytest.raises(ValueError, match=r"sizes must be increasing, got \[16, 8\]"):
         measure.matmul_sweep([16, 8])
-    with pytest.raises(ValueError, match=r"max_seconds must be positive"):
+    with pytest.raises(ValueError, match=r"max_seconds must be in \(0, inf\], got 0"):
         measure.matmul_sweep([8], max_seconds=0)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: measure.matmul_gflops("8"), TypeError, r"n must be an int, got str"),
+        (lambda: measure.matmul_gflops(8, device="gpu"), ValueError, r"device must name a device"),
+        (lambda: measure.matmul_gflops(8, device=0), TypeError, r"device must be a str or torch.device"),
+        (lambda: measure.matmul_sweep([8], max_seconds=math.nan), ValueError, r"max_seconds must be a number, got nan"),
+        (lambda: measure.matmul_sweep([8, "16"]), TypeError, r"sizes\[1\] must be an int, got str"),
+        (lambda: measure.matmul_sweep([]), ValueError, r"sizes must hold at least one int"),
+        (lambda: measure.cache_sweep([2]), ValueError, r"sizes\[0\] must be in \[4, inf\], got 2"),
+        (lambda: measure.threads_throughput([1, 0]), ValueError, r"threads\[1\] must be in \[1, inf\], got 0"),
+        (lambda: measure.copy_bandwidth(2.0**20), TypeError, r"nbytes must be an int, got float"),
+        (lambda: measure.host_to_device(1024, pinned=1), TypeError, r"pinned must be a bool, got int"),
+        (lambda: measure.timed("f"), TypeError, r"fn must be a Callable, got str"),
+        (lambda: parallel.ddp_train(2, 2), ValueError, r"rank must be below world_size=2, got 2"),
+        (lambda: Prefetcher(5), TypeError, r"iterable must be something to iterate over.*, got int"),
+        (lambda: Prefetcher([], transform=3), TypeError, r"transform must be a Callable, got int"),
+    ],
+)  # fmt: skip
+def test_measurements_refuse_bad_arguments_by_name(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
 
 
 def test_synchronize_and_timed_on_the_cpu():
@@ -181,7 +212,7 @@ def test_synchronize_and_timed_on_the_cpu():
     seconds = measure.timed(lambda: calls.append(time.sleep(0.001)), repeats=3, device="cpu")
     assert len(calls) == 4  # one warm-up call, then the repeats
     assert 0.001 <= seconds < 1.0
-    with pytest.raises(ValueError, match=r"repeats must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"repeats must be in \[1, inf\], got 0"):
         measure.timed(lambda: None, repeats=0)
 
 
@@ -231,7 +262,7 @@ def test_prefetcher_stops_cleanly_when_iteration_stops_early():
     next(p)
     p.close()
     assert not p.alive
-    with pytest.raises(ValueError, match=r"depth must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"depth must be in \[1, inf\], got 0"):
         Prefetcher([], depth=0)
 
 
@@ -246,9 +277,8 @@ def test_gloo_allreduce_and_ddp_match_single_process():
     reference = parallel.single_process_train()
     for params, seconds, nbytes in results:
         assert seconds > 0 and nbytes == 8 * sum(p.numel() for p in reference)
-        for ours, theirs in zip(params, reference, strict=True):
-            torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-12)
-    with pytest.raises(ValueError, match=r"world_size must be an int >= 1, got 0"):
+        assert_all_close(params, reference, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"world_size must be in \[1, inf\], got 0"):
         parallel.run(parallel.allreduce_sum, 0)
 
 

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from helpers import randn
 
 from nnbook import data
 from nnbook.invertible import (
@@ -292,7 +293,7 @@ def test_bad_input():
         mlp_block(2, 4, coeff=0)
     with pytest.raises(ValueError, match=r"x has 3 features, the layer expects 2"):
         SpectralNormLinear(2, 2)(torch.zeros(1, 3))
-    with pytest.raises(ValueError, match=r"x must have shape \(n, 2\), got \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(N, D=2\), got \(4, 3\)"):
         IResNetFlow(2, n_blocks=1).log_prob(torch.zeros(4, 3))
     with pytest.raises(ValueError, match=r"x contains NaN or inf"):
         IResNetFlow(2, n_blocks=1).log_prob(torch.tensor([[0.0, math.nan]]))
@@ -302,3 +303,18 @@ def test_bad_input():
         data.toy2d("swissroll", 10)
     with pytest.raises(ValueError, match=r"lipschitz must be in \(0, 1\), got 1.2"):
         InvertibleResidualBlock(torch.nn.Linear(2, 2), lipschitz=1.2)
+
+
+def test_the_series_refuses_bad_term_counts_and_expanding_maps():
+    from nnbook.invertible import logdet as ld
+
+    x = randn(4, 2)
+    for n in (0, -1):
+        with pytest.raises(ValueError, match=rf"n_terms must be in \[1, inf\], got {n}"):
+            ld.power_series_logdet(lambda z: 0.5 * torch.tanh(z), x, n)
+    with pytest.raises(ValueError, match=r"g must have Lip\(g\) < 1 .* factor of 3"):
+        ld.power_series_logdet(lambda z: 3 * z, x, 5)
+    with pytest.raises(ValueError, match=r"g must have Lip\(g\) < 1"):
+        ld.russian_roulette_logdet(lambda z: 3 * z, x, generator=torch.Generator())
+    with pytest.raises(TypeError, match=r"g must be callable, got int"):
+        ld.power_series_logdet(3, x, 5)

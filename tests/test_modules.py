@@ -3,15 +3,12 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import generator, randn
 
 from nnbook import conv
 from nnbook.architectures import LeNet5
 
 pytestmark = pytest.mark.cnn
-
-
-def _randn(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
 @pytest.mark.parametrize("batch_norm", [False, True])
@@ -20,8 +17,8 @@ def test_handwritten_lenet_matches_torch(batch_norm):
     theirs = LeNet5(batch_norm=batch_norm).double()
     theirs.load_state_dict(ours.state_dict())
     x, y = (
-        _randn(6, 1, 28, 28),
-        torch.randint(0, 10, (6,), generator=torch.Generator().manual_seed(1)),
+        randn(6, 1, 28, 28),
+        torch.randint(0, 10, (6,), generator=generator(1)),
     )
     F.cross_entropy(ours(x), y).backward()
     F.cross_entropy(theirs(x), y).backward()
@@ -34,9 +31,9 @@ def test_handwritten_lenet_matches_torch(batch_norm):
 
 
 def test_pooling_and_batch_norm_functions_pass_gradcheck():
-    x = _randn(2, 3, 6, 6).requires_grad_()
+    x = randn(2, 3, 6, 6).requires_grad_()
     assert torch.autograd.gradcheck(lambda t: conv.MaxPool2dFunction.apply(t, 2, None, 0), (x,))
-    gamma, beta = _randn(3, seed=1).requires_grad_(), _randn(3, seed=2).requires_grad_()
+    gamma, beta = randn(3, seed=1).requires_grad_(), randn(3, seed=2).requires_grad_()
     assert torch.autograd.gradcheck(
         lambda t, g, b: conv.BatchNorm2dFunction.apply(t, g, b, None, None, True, 0.1, 1e-5),
         (x, gamma, beta),

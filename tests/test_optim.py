@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 import torch
+from helpers import assert_all_close
 
 from nnbook import optim
 
@@ -59,8 +60,7 @@ CASES = (
 def test_trajectory_matches_torch(name, kwargs):
     ours = _trajectory(lambda ps: getattr(optim, name)(ps, **kwargs))
     theirs = _trajectory(lambda ps: getattr(torch.optim, name)(ps, foreach=False, **kwargs))
-    for a, b in zip(ours, theirs, strict=True):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+    assert_all_close(ours, theirs, rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ P = _params
          r"nesterov requires momentum > 0 and dampening = 0"),
         (lambda: optim.Adam(P(), betas=(1.0, 0.999)), ValueError, r"betas\[0\] must be in \[0, 1\), got 1.0"),
         (lambda: optim.Adam(P(), betas=(0.9, -0.1)), ValueError, r"betas\[1\] must be in \[0, 1\)"),
-        (lambda: optim.Adam(P(), betas=0.9), TypeError, r"betas must be a pair"),
+        (lambda: optim.Adam(P(), betas=0.9), TypeError, r"betas must be a tuple of 2 numbers"),
         (lambda: optim.Adam(P(), eps=0.0), ValueError, r"eps must be in \(0, inf\], got 0.0"),
         (lambda: optim.RMSprop(P(), eps=-1e-8), ValueError, r"eps must be in \(0, inf\]"),
         (lambda: optim.Adagrad(P(), weight_decay=-1), ValueError, r"weight_decay must be in \[0, inf\]"),

@@ -8,18 +8,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import close_figures  # noqa: E402, F401
 
 from nnbook.plot.cnn import (  # noqa: E402
     plot_accuracy_curves,
     plot_filters_and_maps,
     plot_shifted_maps,
 )
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _maps():

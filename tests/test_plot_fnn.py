@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import close_figures  # noqa: E402, F401
 
 from nnbook.plot.fnn import (  # noqa: E402
     plot_confusion_matrix,
@@ -20,12 +21,6 @@ from nnbook.plot.fnn import (  # noqa: E402
     plot_weight_histograms,
 )
 from nnbook.train import History  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _history(n_epochs, start=2.0):

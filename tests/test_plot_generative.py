@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from helpers import close_figures  # noqa: F401
 
 from nnbook.plot.generative import (
     draw_class_densities,
@@ -18,12 +19,6 @@ from nnbook.plot.generative import (
     draw_point_cloud,
     image_grid,
 )
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _grid(n=30):

@@ -7,14 +7,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from helpers import close_figures  # noqa: F401
 
 from nnbook.plot.hardware import plot_allreduce_times, plot_electricity_bills, plot_epoch_times
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_epoch_times_draws_one_bar_per_measurement_and_a_dotted_line_per_prediction():

@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import close_figures  # noqa: E402, F401
 
 from nnbook.invertible import toy  # noqa: E402
 from nnbook.plot.invertible import (  # noqa: E402
@@ -16,12 +17,6 @@ from nnbook.plot.invertible import (  # noqa: E402
     draw_toy_densities,
     draw_training_histories,
 )
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _labels(ax):

@@ -8,15 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from helpers import close_figures  # noqa: F401
 
 from nnbook import optim
 from nnbook.plot.optim import plot_paths, plot_rate_sweep, plot_seed_bands
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _paths():

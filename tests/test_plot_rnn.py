@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import close_figures  # noqa: E402, F401
 from matplotlib.patches import Circle  # noqa: E402
 
 from nnbook.plot.rnn import (  # noqa: E402
@@ -19,12 +20,6 @@ from nnbook.plot.rnn import (  # noqa: E402
     plot_gradient_by_lag,
     plot_level_shift,
 )
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _arrows(ax, color):

@@ -2,16 +2,13 @@
 
 import pytest
 import torch
+from helpers import assert_all_close, randn, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnbook import recurrent as rec
 
 pytestmark = pytest.mark.rnn
-
-
-def _randn(*shape, seed=0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
 def _params(module):
@@ -22,18 +19,13 @@ def _weights(module):
     return [p.detach() for p in _params(module)]
 
 
-def _assert_weight_grads(grads, module):
-    for ours, p in zip(grads, _params(module), strict=True):
-        torch.testing.assert_close(ours, p.grad)
-
-
 sizes = st.fixed_dictionaries(
     {
         "T": st.integers(1, 6),
         "B": st.integers(1, 4),
         "D": st.integers(1, 5),
         "H": st.integers(1, 5),
-        "seed": st.integers(0, 2**16),
+        "seed": seeds,
         "state": st.booleans(),
     }
 )
@@ -44,12 +36,12 @@ sizes = st.fixed_dictionaries(
 def test_rnn_forward_and_bptt_match_torch(s):
     torch.manual_seed(s["seed"])
     module = torch.nn.RNN(s["D"], s["H"], dtype=torch.float64)
-    x = _randn(s["T"], s["B"], s["D"], seed=s["seed"]).requires_grad_()
-    h0 = _randn(1, s["B"], s["H"], seed=s["seed"] + 1).requires_grad_() if s["state"] else None
+    x = randn(s["T"], s["B"], s["D"], seed=s["seed"]).requires_grad_()
+    h0 = randn(1, s["B"], s["H"], seed=s["seed"] + 1).requires_grad_() if s["state"] else None
     out_t, h_t = module(x, h0)
     dout, dh_n = (
-        _randn(*out_t.shape, seed=s["seed"] + 2),
-        _randn(s["B"], s["H"], seed=s["seed"] + 3),
+        randn(*out_t.shape, seed=s["seed"] + 2),
+        randn(s["B"], s["H"], seed=s["seed"] + 3),
     )
     (out_t * dout).sum().add((h_t[0] * dh_n).sum()).backward()
 
@@ -62,7 +54,7 @@ def test_rnn_forward_and_bptt_match_torch(s):
     torch.testing.assert_close(dx, x.grad)
     if h0 is not None:
         torch.testing.assert_close(dh0, h0.grad[0])
-    _assert_weight_grads(dw, module)
+    assert_all_close(dw, [p.grad for p in _params(module)])
 
 
 @settings(max_examples=30, deadline=None)
@@ -70,16 +62,16 @@ def test_rnn_forward_and_bptt_match_torch(s):
 def test_lstm_forward_and_bptt_match_torch(s):
     torch.manual_seed(s["seed"])
     module = torch.nn.LSTM(s["D"], s["H"], dtype=torch.float64)
-    x = _randn(s["T"], s["B"], s["D"], seed=s["seed"]).requires_grad_()
+    x = randn(s["T"], s["B"], s["D"], seed=s["seed"]).requires_grad_()
     state = None
     if s["state"]:
-        state = (_randn(1, s["B"], s["H"], seed=s["seed"] + 1).requires_grad_(),
-                 _randn(1, s["B"], s["H"], seed=s["seed"] + 2).requires_grad_())  # fmt: skip
+        state = (randn(1, s["B"], s["H"], seed=s["seed"] + 1).requires_grad_(),
+                 randn(1, s["B"], s["H"], seed=s["seed"] + 2).requires_grad_())  # fmt: skip
     out_t, (h_t, c_t) = module(x, state)
-    dout = _randn(*out_t.shape, seed=s["seed"] + 3)
+    dout = randn(*out_t.shape, seed=s["seed"] + 3)
     dh_n, dc_n = (
-        _randn(s["B"], s["H"], seed=s["seed"] + 4),
-        _randn(s["B"], s["H"], seed=s["seed"] + 5),
+        randn(s["B"], s["H"], seed=s["seed"] + 4),
+        randn(s["B"], s["H"], seed=s["seed"] + 5),
     )
     ((out_t * dout).sum() + (h_t[0] * dh_n).sum() + (c_t[0] * dc_n).sum()).backward()
 
@@ -92,7 +84,7 @@ def test_lstm_forward_and_bptt_match_torch(s):
     if state is not None:
         torch.testing.assert_close(dh0, state[0].grad[0])
         torch.testing.assert_close(dc0, state[1].grad[0])
-    _assert_weight_grads(dw, module)
+    assert_all_close(dw, [p.grad for p in _params(module)])
 
 
 @pytest.mark.parametrize(("x", "h"), [(1, 1), (10, 32), (64, 128)])
@@ -115,13 +107,13 @@ W = {
 @pytest.mark.parametrize(
     ("x", "h0", "message"),
     [
-        (torch.zeros(5, 3), None, r"x must be 3-D \(T, B, D\), got 2-D: \(5, 3\)"),
+        (torch.zeros(5, 3), None, r"x must have 3 dimensions \(T, B, D=3\), got 2: \(5, 3\)"),
+        (torch.zeros(5, 4, 7), None, r"x must have shape \(T, B, D=3\), got \(5, 4, 7\)"),
         (
-            torch.zeros(5, 4, 7),
-            None,
-            r"x has 7 features per step \(shape \(5, 4, 7\)\), but weight_ih expects 3",
+            torch.zeros(5, 4, 3),
+            torch.zeros(3, 2),
+            r"h0 must have shape \(B=4, H=2\), got \(3, 2\)",
         ),
-        (torch.zeros(5, 4, 3), torch.zeros(3, 2), r"h0 must have shape \(4, 2\), got \(3, 2\)"),
         (torch.zeros(0, 4, 3), None, r"x must hold at least one time step, got shape \(0, 4, 3\)"),
     ],
 )
@@ -131,5 +123,5 @@ def test_bad_input(x, h0, message):
 
 
 def test_bad_counts():
-    with pytest.raises(ValueError, match=r"convention must be 'torch' or 'keras', got 'tf'"):
+    with pytest.raises(ValueError, match=r"convention must be one of torch, keras, got 'tf'"):
         rec.lstm_parameters(3, 4, "tf")

@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from helpers import assert_all_close, randn, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnbook import checkpoint, data, modules
-from tests.fnn_helpers import randn
 
 pytestmark = pytest.mark.rnn
 
@@ -21,7 +21,7 @@ configs = st.fixed_dictionaries(
         "bidirectional": st.booleans(),
         "batch_first": st.booleans(),
         "state": st.booleans(),
-        "seed": st.integers(0, 2**16),
+        "seed": seeds,
     }
 )
 
@@ -64,10 +64,8 @@ def test_modules_match_torch_forward_and_backward(c):
         )
         results.append(([out, *finals], grads))
     (outs, grads), (outs_t, grads_t) = results
-    for a, b in zip(outs, outs_t, strict=True):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
-    for a, b in zip(grads, grads_t, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+    assert_all_close(outs, outs_t, rtol=0, atol=1e-10)
+    assert_all_close(grads, grads_t, rtol=1e-9, atol=1e-10)
 
 
 def test_state_dict_copies_both_ways():
@@ -82,12 +80,12 @@ def test_state_dict_copies_both_ways():
 def test_module_bad_input():
     lstm = modules.LSTM(3, 4, num_layers=2)
     with pytest.raises(
-        ValueError, match=r"input must have 3 dimensions \(\*, \*, \*\), got 2: \(5, 3\)"
+        ValueError, match=r"input must have 3 dimensions \(\*, \*, F_in=3\), got 2: \(5, 3\)"
     ):
         lstm(torch.zeros(5, 3))
     with pytest.raises(
         ValueError,
-        match=r"x has 7 features per step \(shape \(5, 2, 7\)\), but weight_ih expects 3",
+        match=r"input must have shape \(\*, \*, F_in=3\), got \(5, 2, 7\)",
     ):
         lstm(torch.zeros(5, 2, 7))
     with pytest.raises(ValueError, match=r"h0 must have shape \(2, 2, 4\), got \(1, 2, 4\)"):
@@ -113,7 +111,7 @@ def test_time_distributed_shares_one_layer_across_steps(batch_first):
         torch.testing.assert_close(y[t], dense(x[t]))
     assert sum(p.numel() for p in wrapped.parameters()) == 5 * 2 + 2
     with pytest.raises(
-        ValueError, match=r"x must have at least 3 dimensions \(T, B, features\), got 2: \(3, 5\)"
+        ValueError, match=r"x must have at least 3 dimensions \(T, B, F, \.\.\.\), got \(3, 5\)"
     ):
         wrapped(x[0])
 
@@ -140,7 +138,7 @@ def test_checkpoint_errors(tmp_path):
         ):
             checkpoint.load(torch.nn.LSTM(2, 3), tmp_path / f"{name}.pt")
     with pytest.raises(
-        checkpoint.CheckpointError, match=r"does not fit LSTM: size mismatch for weight_ih_l0"
+        checkpoint.CheckpointError, match=r"does not fit LSTM: different shapes: weight_ih_l0"
     ):
         checkpoint.load(torch.nn.LSTM(2, 4), path)
     with pytest.raises(FileNotFoundError, match=r"no checkpoint at"):
@@ -170,9 +168,18 @@ def test_memory_and_echo_tasks():
     assert echo.decode(echo.targets[1]) == "0124"
 
 
-@pytest.mark.parametrize("bad", [[], [0], [1.5], [True]])
-def test_tasks_reject_bad_lengths(bad):
-    with pytest.raises(ValueError, match=r"counts must be a non-empty list of positive ints"):
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ([], ValueError, r"counts must hold at least one int, got \[\]"),
+        ([0], ValueError, r"counts\[0\] must be in \[1, inf\], got 0"),
+        ([1, 1.5], TypeError, r"counts\[1\] must be an int, got float"),
+        ([True], TypeError, r"counts\[0\] must be an int, got bool"),
+        (3, TypeError, r"counts must be a sequence of ints, got int"),
+    ],
+)
+def test_tasks_reject_bad_lengths(bad, error, message):
+    with pytest.raises(error, match=message):
         data.counter_task(bad)
 
 
@@ -186,7 +193,7 @@ def test_series_and_windows():
         ValueError, match=r"length must be an int in \[1, 5\] for a series of 6 values, got 6"
     ):
         data.windows(torch.arange(6.0), 6)
-    with pytest.raises(ValueError, match=r"series must be a 1-D tensor, got \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"series must have 1 dimensions \(n,\), got 2: \(2, 3\)"):
         data.windows(torch.zeros(2, 3), 1)
 
 

@@ -48,6 +48,19 @@ def test_spread_rejects_empty_and_nan(values, message):
         spread(values)
 
 
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: spread([1.0], fmt="q"), ValueError, r"fmt must be a format specification .*got 'q'"),
+        (lambda: spread([1.0], fmt=3), TypeError, r"fmt must be a str, got int"),
+        (lambda: between(0.5, 0.0, 1.0, fmt="q"), ValueError, r"fmt must be a format"),
+    ],
+)  # fmt: skip
+def test_a_bad_format_is_refused_by_name(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
 def test_between_checks_and_formats_a_range():
     assert between(0.17, 0.1, 0.2) == "between 0.10 and 0.20"
     assert between(torch.tensor(0.03), high=0.1) == "below 0.10"
@@ -103,7 +116,7 @@ def test_human_writes_numbers_for_the_reader(value, digits, text):
         (math.nan, 2, ValueError, "value must be a number, got nan"),
         (math.inf, 2, ValueError, "value must be finite, got inf"),
         ("1e-7", 2, TypeError, "value must be a"),
-        (1e-7, 0, ValueError, "digits must be at least 1, got 0"),
+        (1e-7, 0, ValueError, r"digits must be in \[1, inf\], got 0"),
         (1e-7, 2.0, TypeError, "digits must be an int, got float"),
     ],
 )

@@ -7,7 +7,9 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from nnbook import data  # noqa: E402
 from nnbook.data import digits, mnist5k  # noqa: E402
+from nnbook.estimator import check_X, check_Xy  # noqa: E402
 from nnbook.feedforward import MLP  # noqa: E402
 from nnbook.plot import draw_network  # noqa: E402
 from nnbook.train import accuracy, batches, fit, predict  # noqa: E402
@@ -75,6 +77,74 @@ def test_fit_rejects_bad_settings(kwargs, error, message):
     net = MLP([4, 2])
     with pytest.raises(error, match=message):
         fit(net, torch.zeros(8, 4), torch.zeros(8, dtype=torch.int64), progress=False, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"lr": float("nan")}, ValueError, r"lr must be a number, got nan"),
+        ({"epochs": 1.0}, TypeError, r"epochs must be an int, got float"),
+        ({"progress": 0}, TypeError, r"progress must be a bool, got int"),
+        ({"generator": 0}, TypeError, r"generator must be a Generator, got int"),
+        ({"test": torch.zeros(2, 4)}, TypeError, r"test must be a pair \(X_test, y_test\)"),
+        ({"test": (1, 2, 3)}, ValueError, r"test must be a pair .*, got 3 items"),
+        ({"optimizer": object()}, TypeError, r"optimizer must have a step\(\) method"),
+    ],
+)
+def test_fit_rejects_bad_arguments_by_name(kwargs, error, message):
+    net = MLP([4, 2])
+    X, y = torch.zeros(8, 4), torch.zeros(8, dtype=torch.int64)
+    with pytest.raises(error, match=message):
+        fit(net, X, y, **{"epochs": 1, "progress": False, **kwargs})
+
+
+def test_fit_refuses_a_learning_rate_that_its_optimizer_would_ignore():
+    net = MLP([4, 2])
+    X, y = torch.zeros(8, 4), torch.zeros(8, dtype=torch.int64)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    with pytest.raises(ValueError, match=r"lr and optimizer cannot both be given.*lr=0.01"):
+        fit(net, X, y, epochs=1, lr=0.01, optimizer=optimizer, progress=False)
+    fit(net, X, y, epochs=1, optimizer=optimizer, progress=False)  # lr left at its default
+
+
+def test_fit_checks_that_X_and_y_agree():
+    net = MLP([4, 2])
+    with pytest.raises(ValueError, match=r"y must have shape \(n=8,\), got \(7,\)"):
+        fit(net, torch.zeros(8, 4), torch.zeros(7, dtype=torch.int64), epochs=1)
+    with pytest.raises(TypeError, match=r"y must have an integer dtype, got torch.float32"):
+        fit(net, torch.zeros(8, 4), torch.zeros(8), epochs=1)
+
+
+def test_accuracy_and_batches_check_their_arguments():
+    logits = torch.tensor([[0.0, 1.0], [2.0, 0.0]])
+    assert accuracy(logits, torch.tensor([1, 1])) == 0.5
+    with pytest.raises(ValueError, match=r"y must have values in \[0, K=2\), got 2"):
+        accuracy(logits, torch.tensor([1, 2]))
+    with pytest.raises(TypeError, match=r"n must be an int, got str"):
+        batches("8", 2)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: digits(test_size=float("nan")), ValueError, r"test_size must be a number, got nan"),
+        (lambda: digits(test_size=1.0), ValueError, r"test_size must be in \(0, 1\), got 1.0"),
+        (lambda: digits(dtype=torch.int64), ValueError, r"dtype must be one of .*, got torch.int64"),
+        (lambda: data.toy2d("moons", -1), ValueError, r"n must be in \[0, inf\], got -1"),
+        (lambda: data.toy2d_log_density("moons", torch.zeros(4, 3, dtype=torch.float64)),
+         ValueError, r"x must have shape \(n, 2\), got \(4, 3\)"),
+        (lambda: data.toy2d_entropy("moons", n=0), ValueError, r"n must be in \[1, inf\], got 0"),
+        (lambda: data.windows([1.0, 2.0], 1), TypeError, r"series must be a torch.Tensor, got list"),
+        (lambda: data.weight_and_foot(0), ValueError, r"n_per_class must be in \[1, inf\], got 0"),
+        (lambda: check_X(torch.zeros(3, 2), n_features=0), ValueError, r"n_features must be in \[1, inf\]"),
+        (lambda: check_X(torch.zeros(3)), ValueError, r"X must have 2 dimensions \(n, F\), got 1"),
+        (lambda: check_X("X"), TypeError, r"X must be a numpy array or torch tensor, got str"),
+        (lambda: check_Xy(torch.zeros(3, 2), [0, 1, 0], min_classes=0), ValueError, r"min_classes must be in"),
+    ],
+)  # fmt: skip
+def test_data_and_estimator_checks_name_the_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
 
 
 def test_draw_network():

@@ -40,6 +40,7 @@ ENVIRONMENT = {
     "PYTHONHASHSEED": "0",
     "IPYKERNEL_CELL_NAME": "<IPY-INPUT>",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    "NNBOOK_PROGRESS": "",  # passes are not kept between runs: outputs stay the same
 }
 
 #: Numeric profiles: the kernels another CPU would run, chosen before Python starts.

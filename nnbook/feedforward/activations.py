@@ -8,10 +8,12 @@ forward pass already computed, as backpropagation uses it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
-from nnbook import _validate as v
 from nnbook._pairs import forward_only
+from nnbook.contract import Real, Tensor, contract
 
 __all__ = [
     "ACTIVATIONS",
@@ -33,6 +35,26 @@ __all__ = [
 ]
 
 
+class LeakyReluCache(NamedTuple):
+    """What :func:`leaky_relu_backward` needs from the forward pass."""
+
+    a: torch.Tensor
+    negative_slope: float
+
+
+class EluCache(NamedTuple):
+    """What :func:`elu_backward` needs from the forward pass."""
+
+    a: torch.Tensor
+    h: torch.Tensor
+    alpha: float
+
+
+@contract(
+    "eq-fnn-sigmoid",
+    a=Tensor(),
+    reference="torch.sigmoid",
+)
 def sigmoid_forward(a):
     r"""The logistic sigmoid. Implements :eq:`eq-fnn-sigmoid`.
 
@@ -54,18 +76,23 @@ def sigmoid_forward(a):
     Computed as :math:`1/(1+e^{-|a|})` or :math:`e^{-|a|}/(1+e^{-|a|})` by the sign of
     :math:`a`, so no exponential overflows, even at :math:`a = \pm 10^4`.
     """
-    a = v.tensor("a", a)
     e = torch.exp(-a.abs())  # in (0, 1]: never overflows
     h = torch.where(a >= 0, 1 / (1 + e), e / (1 + e))
     return h, h
 
 
+@contract(dh=Tensor(like=lambda cache: cache))
 def sigmoid_backward(dh, cache):
     """Gradient of :func:`sigmoid_forward`: ``dh * h * (1 - h)``."""
     h = cache
     return dh * h * (1 - h)
 
 
+@contract(
+    "eq-fnn-tanh",
+    a=Tensor(),
+    reference="torch.tanh",
+)
 def tanh_forward(a):
     r"""The hyperbolic tangent. Implements :eq:`eq-fnn-tanh`.
 
@@ -83,17 +110,22 @@ def tanh_forward(a):
     -----
     .. math:: g(a) = \tanh a = \frac{e^{a} - e^{-a}}{e^{a} + e^{-a}}, \qquad g'(a) = 1 - g(a)^2
     """
-    a = v.tensor("a", a)
     h = torch.tanh(a)
     return h, h
 
 
+@contract(dh=Tensor(like=lambda cache: cache))
 def tanh_backward(dh, cache):
     """Gradient of :func:`tanh_forward`: ``dh * (1 - h**2)``."""
     h = cache
     return dh * (1 - h**2)
 
 
+@contract(
+    "eq-fnn-relu",
+    a=Tensor(),
+    reference="torch.relu",
+)
 def relu_forward(a):
     r"""The rectified linear unit. Implements :eq:`eq-fnn-relu`.
 
@@ -113,16 +145,22 @@ def relu_forward(a):
 
     At :math:`a = 0` the derivative is taken as 0, as torch does.
     """
-    a = v.tensor("a", a)
     return a.clamp(min=0), a
 
 
+@contract(dh=Tensor(like=lambda cache: cache))
 def relu_backward(dh, cache):
     """Gradient of :func:`relu_forward`: ``dh`` where ``a > 0``, else 0."""
     a = cache
     return dh * (a > 0)
 
 
+@contract(
+    "eq-fnn-leaky-relu",
+    a=Tensor(),
+    negative_slope=Real(low=0),
+    reference="torch.nn.functional.leaky_relu",
+)
 def leaky_relu_forward(a, negative_slope=0.01):
     r"""The leaky ReLU. Implements :eq:`eq-fnn-leaky-relu`.
 
@@ -142,11 +180,12 @@ def leaky_relu_forward(a, negative_slope=0.01):
     .. math:: g(a) = \begin{cases} a & a > 0 \\ \alpha a & a \le 0 \end{cases}, \qquad
               g'(a) = \begin{cases} 1 & a > 0 \\ \alpha & a \le 0 \end{cases}
     """
-    a = v.tensor("a", a)
-    v.number("negative_slope", negative_slope, low=0)
-    return torch.where(a > 0, a, negative_slope * a), (a, negative_slope)
+    return torch.where(a > 0, a, negative_slope * a), LeakyReluCache(
+        a, negative_slope
+    )
 
 
+@contract(dh=Tensor(like=lambda cache: cache.a))
 def leaky_relu_backward(dh, cache):
     """Gradient of :func:`leaky_relu_forward`: ``dh`` times 1 or the slope."""
     a, negative_slope = cache
@@ -155,6 +194,12 @@ def leaky_relu_backward(dh, cache):
     )  # the slope in dh's precision
 
 
+@contract(
+    "eq-fnn-elu",
+    a=Tensor(),
+    alpha=Real(low=0),
+    reference="torch.nn.functional.elu",
+)
 def elu_forward(a, alpha=1.0):
     r"""The exponential linear unit. Implements :eq:`eq-fnn-elu`.
 
@@ -175,12 +220,11 @@ def elu_forward(a, alpha=1.0):
               \qquad
               g'(a) = \begin{cases} 1 & a > 0 \\ g(a) + \alpha & a \le 0 \end{cases}
     """
-    a = v.tensor("a", a)
-    v.number("alpha", alpha, low=0)
     h = torch.where(a > 0, a, alpha * torch.expm1(a.clamp(max=0)))
-    return h, (a, h, alpha)
+    return h, EluCache(a, h, alpha)
 
 
+@contract(dh=Tensor(like=lambda cache: cache.a))
 def elu_backward(dh, cache):
     """Gradient of :func:`elu_forward`: ``dh`` times 1, or ``h + alpha`` where ``a <= 0``."""
     a, h, alpha = cache

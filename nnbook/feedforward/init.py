@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from nnbook import _validate as v
+from nnbook.contract import Choice, Instance, Int, Real, contract
 
 __all__ = ["INIT_SCHEMES", "init_std", "init_weight"]
 
@@ -26,6 +26,13 @@ INIT_SCHEMES = {
 }
 
 
+@contract(
+    "eq-fnn-init",
+    scheme=Choice(*INIT_SCHEMES),
+    F_out=Int(low=1),
+    F_in=Int(low=1),
+    std=Real(low=0, optional=True),
+)
 def init_std(scheme, F_out, F_in, *, std=None):
     r"""The standard deviation of the weights a scheme draws. Implements :eq:`eq-fnn-init`.
 
@@ -48,19 +55,13 @@ def init_std(scheme, F_out, F_in, *, std=None):
               \qquad \text{He: } \operatorname{Var}\Theta = \frac{2}{F_\nu}, \\
               \text{survey: } \Theta = \sqrt{\frac{6}{F_\nu + F_{\nu+1}}}\;\mathcal N(0, 1)
     """
-    if scheme not in INIT_SCHEMES:
-        raise ValueError(
-            f"scheme must be one of {', '.join(INIT_SCHEMES)}, got {scheme!r}"
-        )
-    v.number("F_out", F_out, low=1, integer=True)
-    v.number("F_in", F_in, low=1, integer=True)
     if (scheme == "normal") != (std is not None):
         raise ValueError(
             f"std must be given with scheme 'normal' and only then, got {std!r}"
         )
     return {
         "zeros": lambda: 0.0,
-        "normal": lambda: v.number("std", std, low=0),
+        "normal": lambda: std,
         "survey": lambda: math.sqrt(6 / (F_in + F_out)),
         "glorot_uniform": lambda: math.sqrt(2 / (F_in + F_out)),
         "glorot_normal": lambda: math.sqrt(2 / (F_in + F_out)),
@@ -69,6 +70,14 @@ def init_std(scheme, F_out, F_in, *, std=None):
     }[scheme]()
 
 
+@contract(
+    F_out=Int(low=1),
+    F_in=Int(low=1),
+    scheme=Choice(*INIT_SCHEMES),
+    std=Real(low=0, optional=True),
+    generator=Instance(torch.Generator, optional=True),
+    dtype=Instance(torch.dtype),
+)
 def init_weight(
     F_out,
     F_in,

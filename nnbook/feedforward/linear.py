@@ -6,12 +6,31 @@ copy both ways.
 
 from __future__ import annotations
 
-from nnbook import _validate as v
+from typing import NamedTuple
+
+import torch
+
 from nnbook._pairs import forward_only
+from nnbook.contract import Flag, Tensor, contract
 
 __all__ = ["linear", "linear_backward", "linear_forward"]
 
 
+class LinearCache(NamedTuple):
+    """What :func:`linear_backward` needs from the forward pass."""
+
+    h: torch.Tensor
+    W: torch.Tensor
+    has_bias: bool
+
+
+@contract(
+    "eq-fnn-weight-avg",
+    h=Tensor("T_mb", "F_in"),
+    W=Tensor("F_out", "F_in"),
+    b=Tensor("F_out", optional=True),
+    reference="torch.nn.functional.linear",
+)
 def linear_forward(h, W, b=None):
     r"""Weight averaging: each neuron sums its inputs, weighted. Implements :eq:`eq-fnn-weight-avg`.
 
@@ -38,16 +57,23 @@ def linear_forward(h, W, b=None):
         a^{(t)(v)}_f = \sum_{f'=0}^{F_v-1} \Theta^{(v)f}_{f'}\, h^{(t)(v)}_{f'} + b^{(v)}_f,
         \qquad a = h\,W^\top + b
     """
-    dims = {}
-    h = v.tensor("h", h, shape=("T_mb", "F_in"), dims=dims)
-    W = v.tensor("W", W, shape=("F_out", "F_in"), dims=dims)
-    b = v.optional_tensor("b", b, shape=("F_out",), dims=dims)
     a = h @ W.T  # (T_mb, F_out)
     if b is not None:
         a = a + b
-    return a, (h, W, b is not None)
+    return a, LinearCache(h, W, b is not None)
 
 
+def _linear_sizes(cache):
+    return {"T_mb": len(cache.h), "F_out": len(cache.W), "dtype": cache.h.dtype}
+
+
+@contract(
+    "eq-fnn-backprop",
+    delta=Tensor("T_mb", "F_out"),
+    input_grad=Flag(),
+    bind=_linear_sizes,
+    reference="torch.autograd",
+)
 def linear_backward(delta, cache, *, input_grad=True):
     r"""Gradients of weight averaging, from the upstream gradient ``delta``.
 
@@ -75,9 +101,6 @@ def linear_backward(delta, cache, *, input_grad=True):
         \frac{\partial J}{\partial b} = \textstyle\sum_t \delta^{(t)}
     """
     h, W, has_bias = cache
-    delta = v.tensor(
-        "delta", delta, shape=(h.shape[0], W.shape[0]), dims={"dtype": h.dtype}
-    )
     dh = delta @ W if input_grad else None  # (T_mb, F_in)
     dW = delta.T @ h  # (F_out, F_in)
     db = delta.sum(dim=0) if has_bias else None

@@ -7,9 +7,11 @@ softmax is computed through the log-sum-exp, so no exponential overflows.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
-from nnbook import _validate as v
+from nnbook.contract import Axis, Tensor, contract
 
 __all__ = [
     "cross_entropy",
@@ -25,6 +27,7 @@ __all__ = [
 ]
 
 
+@contract("eq-fnn-logsumexp", a=Tensor(), dim=Axis(of="a"))
 def logsumexp(a, dim=-1):
     r"""A numerically stable :math:`\log \sum_f e^{a_f}`. Implements :eq:`eq-fnn-logsumexp`.
 
@@ -46,21 +49,36 @@ def logsumexp(a, dim=-1):
     Every exponent is then at most 0, so nothing overflows, and the largest term is
     exactly 1, so the sum cannot underflow to 0.
     """
-    a = v.tensor("a", a)
+    m = _finite_max(a, dim)
+    s = torch.exp(a - m).sum(dim=dim, keepdim=True)
+    return (m + torch.log(s)).squeeze(dim)
+
+
+def _finite_max(a, dim):
+    """The maximum along ``dim``, kept as a dimension; 0 where it is infinite."""
     m = a.amax(dim=dim, keepdim=True)
-    m = torch.where(
-        torch.isfinite(m), m, torch.zeros_like(m)
-    )  # all -inf: keep -inf
-    return (m + torch.log(torch.exp(a - m).sum(dim=dim, keepdim=True))).squeeze(
-        dim
-    )
+    return torch.where(torch.isfinite(m), m, torch.zeros_like(m))
 
 
+@contract(a=Tensor(), dim=Axis(of="a"), reference="torch.log_softmax")
 def log_softmax(a, dim=-1):
-    r"""The logarithm of :func:`softmax`, computed as :math:`a - \operatorname{logsumexp}(a)`."""
-    return a - logsumexp(a, dim=dim).unsqueeze(dim)
+    r"""The logarithm of :func:`softmax`: :math:`a - \operatorname{logsumexp}(a)`.
+
+    Computed as :math:`(a - m) - \log \sum_f e^{a_f - m}`, subtracting the maximum
+    :math:`m` first. The other order, :math:`a - (m + \log s)`, rounds
+    :math:`m + \log s` back to :math:`m` when :math:`m` is huge, and the largest
+    logits then get probability 1 each.
+    """
+    shifted = a - _finite_max(a, dim)
+    return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))
 
 
+@contract(
+    "eq-fnn-softmax",
+    a=Tensor(),
+    dim=Axis(of="a"),
+    reference="torch.softmax",
+)
 def softmax(a, dim=-1):
     r"""The softmax output function. Implements :eq:`eq-fnn-softmax`.
 
@@ -84,6 +102,12 @@ def softmax(a, dim=-1):
     return torch.exp(log_softmax(a, dim=dim))
 
 
+@contract(
+    "eq-fnn-mse",
+    y_hat=Tensor("T_mb", "F_N"),
+    y=Tensor("T_mb", "F_N"),
+    reference="torch.nn.functional.mse_loss",
+)
 def mse_forward(y_hat, y):
     r"""The mean squared error of a regression, as in the survey. Implements :eq:`eq-fnn-mse`.
 
@@ -107,19 +131,30 @@ def mse_forward(y_hat, y):
     .. note:: ``torch.nn.functional.mse_loss`` averages over every element and has no
        :math:`\tfrac12`: it equals :math:`2J/F_N`.
     """
-    dims = {}
-    y_hat = v.tensor("y_hat", y_hat, shape=("T_mb", "F_N"), dims=dims)
-    y = v.tensor("y", y, shape=("T_mb", "F_N"), dims=dims)
     r = y_hat - y  # residuals, (T_mb, F_N)
     return (r**2).sum() / (2 * r.shape[0]), r
 
 
+@contract()
 def mse_backward(cache):
     r"""Gradient of :func:`mse_forward` with respect to ``y_hat``: :math:`(\hat y - y)/T_{mb}`."""
     r = cache
     return r / r.shape[0]
 
 
+class CrossEntropyCache(NamedTuple):
+    """What :func:`softmax_cross_entropy_backward` needs from the forward pass."""
+
+    log_p: torch.Tensor
+    y: torch.Tensor
+
+
+@contract(
+    "eq-fnn-cross-entropy",
+    a=Tensor("T_mb", "C"),
+    y=Tensor("T_mb", dtype="int", low=0, high="C"),
+    reference="torch.nn.functional.cross_entropy",
+)
 def softmax_cross_entropy_forward(a, y):
     r"""Softmax output followed by the cross-entropy loss. Implements :eq:`eq-fnn-cross-entropy`.
 
@@ -142,13 +177,12 @@ def softmax_cross_entropy_forward(a, y):
               = \frac{1}{T_{mb}} \sum_t \Bigl(\operatorname{logsumexp}(a^{(t)})
               - a^{(t)}_{y^{(t)}}\Bigr)
     """
-    a = v.tensor("a", a, shape=("T_mb", "C"))
-    y = _labels("y", y, T_mb=a.shape[0], C=a.shape[1])
     log_p = log_softmax(a)  # (T_mb, C)
     J = -log_p[torch.arange(a.shape[0], device=a.device), y].mean()
-    return J, (log_p, y)
+    return J, CrossEntropyCache(log_p, y)
 
 
+@contract("eq-fnn-ce-grad")
 def softmax_cross_entropy_backward(cache):
     r"""Gradient of :func:`softmax_cross_entropy_forward`. Implements :eq:`eq-fnn-ce-grad`.
 
@@ -164,15 +198,16 @@ def softmax_cross_entropy_backward(cache):
     return delta / y.shape[0]
 
 
+@contract(p=Tensor(), dim=Axis(of="p"))
 def entropy(p, dim=-1):
     r"""The entropy :math:`H(p) = -\sum_f p_f \log p_f` of distributions along ``dim``.
 
     Terms with :math:`p_f = 0` contribute 0.
     """
-    p = v.tensor("p", p)
     return -torch.special.xlogy(p, p).sum(dim=dim)
 
 
+@contract("eq-fnn-ce-kl", p=Tensor(), q=Tensor(like="p"), dim=Axis(of="p"))
 def cross_entropy(p, q, dim=-1):
     r"""The cross-entropy :math:`H(p, q) = -\sum_f p_f \log q_f`. Implements :eq:`eq-fnn-ce-kl`.
 
@@ -183,15 +218,10 @@ def cross_entropy(p, q, dim=-1):
     q : Tensor, the shape of ``p``
         The model's distribution.
     """
-    p = v.tensor("p", p)
-    q = v.tensor("q", q, dims={"dtype": p.dtype})
-    if q.shape != p.shape:
-        raise ValueError(
-            f"q must have the shape of p, {tuple(p.shape)}, got {tuple(q.shape)}"
-        )
     return -torch.special.xlogy(p, q).sum(dim=dim)
 
 
+@contract(p=Tensor(), q=Tensor(like="p"), dim=Axis(of="p"))
 def kl_divergence(p, q, dim=-1):
     r"""The Kullback-Leibler divergence :math:`D_{KL}(p\,\|\,q) = H(p, q) - H(p)`.
 
@@ -201,16 +231,3 @@ def kl_divergence(p, q, dim=-1):
         Distributions along ``dim``; :math:`p_f = 0` terms contribute 0.
     """
     return cross_entropy(p, q, dim=dim) - entropy(p, dim=dim)
-
-
-def _labels(name, y, *, T_mb, C):
-    """Check class labels: an integer tensor of shape (T_mb,) with values in [0, C)."""
-    y = v.tensor(name, y, shape=(T_mb,), floating=False)
-    if y.is_floating_point() or y.dtype == torch.bool:
-        raise TypeError(
-            f"{name} must hold integer class labels, got dtype {y.dtype}"
-        )
-    if y.numel() and (y.min() < 0 or y.max() >= C):
-        bad = y[(y < 0) | (y >= C)][0].item()
-        raise ValueError(f"{name} must hold labels in [0, {C}), got {bad}")
-    return y

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from nnbook import _validate as v
+from nnbook.contract import Choice, Flag, Instance, Ints, Real, Tensor, contract
 from nnbook.feedforward.activations import ACTIVATIONS
-from nnbook.feedforward.init import init_weight
+from nnbook.feedforward.init import INIT_SCHEMES, init_weight
 from nnbook.feedforward.linear import linear_backward, linear_forward
 from nnbook.feedforward.regularization import (
     batch_norm_backward,
@@ -23,6 +23,10 @@ from nnbook.feedforward.regularization import (
 )
 
 __all__ = ["MLP"]
+
+
+def _input_width(self):
+    return {"F_0": self.sizes[0]}
 
 
 class MLP:
@@ -53,6 +57,15 @@ class MLP:
     >>> dx = net.backward(torch.ones(5, 10))                # fills p.grad for every p
     """
 
+    @contract(
+        sizes=Ints(low=1),
+        activation=Choice(*ACTIVATIONS),
+        init=Choice(*INIT_SCHEMES),
+        batch_norm=Flag(),
+        dropout=Real(low=0, high=1, high_open=True),
+        generator=Instance(torch.Generator, optional=True),
+        dtype=Instance(torch.dtype),
+    )
     def __init__(
         self,
         sizes,
@@ -65,18 +78,10 @@ class MLP:
         dtype=torch.float32,
         device="cpu",
     ):
-        sizes = list(sizes)
-        if len(sizes) < 2 or not all(
-            isinstance(F, int) and F >= 1 for F in sizes
-        ):
+        if len(sizes) < 2:
             raise ValueError(
-                f"sizes must be at least 2 positive ints (F_0, ..., F_N), got {sizes}"
+                f"sizes must hold at least 2 widths (F_0, ..., F_N), got {sizes}"
             )
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}"
-            )
-        v.number("dropout", dropout, low=0, high=1, high_open=True)
         self.sizes, self.activation, self.batch_norm, self.dropout = (
             sizes,
             activation,
@@ -130,6 +135,7 @@ class MLP:
         for p in self.parameters():
             p.grad = None
 
+    @contract(x=Tensor("T_mb", "F_0"), training=Flag(), bind=_input_width)
     def forward(self, x, *, training=True):
         """Compute the output (logits, or predictions for regression).
 
@@ -144,7 +150,7 @@ class MLP:
         -------
         Tensor of shape (T_mb, F_N)
         """
-        h = v.tensor("x", x, shape=(None, self.sizes[0]))
+        h = x
         g_forward, _ = ACTIVATIONS[self.activation]
         self._caches = []
         for nu, layer in enumerate(self.layers):

@@ -7,10 +7,12 @@ maps in a CNN, normalized per channel.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
-from nnbook import _validate as v
 from nnbook._pairs import forward_only
+from nnbook.contract import Flag, Instance, Real, Tensor, Tensors, contract
 
 __all__ = [
     "batch_norm",
@@ -26,6 +28,7 @@ __all__ = [
 ]
 
 
+@contract("eq-fnn-l2", weights=Tensors(), lam=Real(low=0))
 def l2_penalty_forward(weights, lam):
     r"""The L2 penalty (weight decay). Implements :eq:`eq-fnn-l2`.
 
@@ -48,17 +51,17 @@ def l2_penalty_forward(weights, lam):
 
     .. note:: ``weight_decay=λ`` in ``torch.optim.SGD`` adds exactly this gradient.
     """
-    weights = _weights(weights)
-    v.number("lam", lam, low=0)
     return lam / 2 * sum((W**2).sum() for W in weights), (weights, lam)
 
 
+@contract()
 def l2_penalty_backward(cache):
     """Gradients of :func:`l2_penalty_forward`, one per weight: ``lam * W``."""
     weights, lam = cache
     return [lam * W for W in weights]
 
 
+@contract("eq-fnn-l1", weights=Tensors(), lam=Real(low=0))
 def l1_penalty_forward(weights, lam):
     r"""The L1 penalty, which drives weights to exactly zero. Implements :eq:`eq-fnn-l1`.
 
@@ -80,17 +83,25 @@ def l1_penalty_forward(weights, lam):
 
     The subgradient at 0 is taken as 0, as torch's ``sign`` and ``abs`` do.
     """
-    weights = _weights(weights)
-    v.number("lam", lam, low=0)
     return lam * sum(W.abs().sum() for W in weights), (weights, lam)
 
 
+@contract()
 def l1_penalty_backward(cache):
     """Gradients of :func:`l1_penalty_forward`, one per weight: ``lam * sign(W)``."""
     weights, lam = cache
     return [lam * torch.sign(W) for W in weights]
 
 
+@contract(
+    "eq-fnn-dropout",
+    h=Tensor(),
+    p=Real(low=0, high=1, high_open=True),
+    training=Flag(),
+    generator=Instance(torch.Generator, optional=True),
+    keep=Tensor(dtype="bool", like="h", optional=True),
+    reference="torch.nn.functional.dropout",
+)
 def dropout_forward(h, p=0.5, *, training=True, generator=None, keep=None):
     r"""Inverted dropout. Implements :eq:`eq-fnn-dropout`.
 
@@ -122,28 +133,44 @@ def dropout_forward(h, p=0.5, *, training=True, generator=None, keep=None):
     Dividing by :math:`1-p` during training keeps :math:`\mathbb E[\text{out}] = h`, so
     evaluation needs no rescaling.
     """
-    h = v.tensor("h", h)
-    v.number("p", p, low=0, high=1, high_open=True)
     if not training or p == 0:
         return h, None
     if keep is None:
         keep = torch.rand(h.shape, generator=generator, dtype=h.dtype) >= p
-    else:
-        keep = v.tensor("keep", keep, shape=tuple(h.shape), floating=False)
-        if keep.dtype != torch.bool:
-            raise TypeError(
-                f"keep must be a bool tensor, got dtype {keep.dtype}"
-            )
     mask = keep.to(h.device, h.dtype) / (1 - p)
     return h * mask, mask
 
 
+@contract(dout=Tensor())
 def dropout_backward(dout, cache):
     """Gradient of :func:`dropout_forward`: the upstream gradient through the same mask."""
     mask = cache
     return dout if mask is None else dout * mask
 
 
+class BatchNormCache(NamedTuple):
+    """What :func:`batch_norm_backward` needs from the forward pass."""
+
+    a_hat: torch.Tensor
+    inv_std: torch.Tensor
+    gamma: torch.Tensor
+    axes: list
+    shape: list
+    training: bool
+
+
+@contract(
+    "eq-fnn-batch-norm",
+    a=Tensor("T_mb", "F", ...),
+    gamma=Tensor("F"),
+    beta=Tensor("F"),
+    running_mean=Tensor("F", optional=True),
+    running_var=Tensor("F", optional=True),
+    training=Flag(),
+    momentum=Real(low=0, high=1),
+    eps=Real(low=0, low_open=True),
+    reference="torch.nn.functional.batch_norm",
+)
 def batch_norm_forward(
     a,
     gamma,
@@ -187,22 +214,6 @@ def batch_norm_forward(
     The running variance is updated with the unbiased batch variance
     :math:`\sigma_f^2\,T_{mb}/(T_{mb}-1)`, as in ``torch.nn.BatchNorm1d``.
     """
-    a = v.tensor("a", a)
-    if a.ndim < 2:
-        raise ValueError(
-            f"a must have at least 2 dimensions (T_mb, F, ...), got {tuple(a.shape)}"
-        )
-    dims = {"dtype": a.dtype, "F": a.shape[1]}
-    gamma = v.tensor("gamma", gamma, shape=("F",), dims=dims)
-    beta = v.tensor("beta", beta, shape=("F",), dims=dims)
-    running_mean = v.optional_tensor(
-        "running_mean", running_mean, shape=("F",), dims=dims
-    )
-    running_var = v.optional_tensor(
-        "running_var", running_var, shape=("F",), dims=dims
-    )
-    v.number("momentum", momentum, low=0, high=1)
-    v.number("eps", eps, low=0, low_open=True)
     axes = [
         d for d in range(a.ndim) if d != 1
     ]  # every dimension but the features
@@ -214,8 +225,11 @@ def batch_norm_forward(
                 f"batch norm in training mode needs at least 2 values per feature, "
                 f"got a of shape {tuple(a.shape)}"
             )
-        mu = a.mean(dim=axes)
-        var = a.var(dim=axes, correction=0)
+        # Shifted by one sample per feature, so a constant input gives exactly
+        # a - mu = 0 even where a float32 mean over many values rounds.
+        k = a[(0, slice(None)) + (0,) * (a.ndim - 2)].reshape(shape)
+        mu = (a - k).mean(dim=axes) + k.reshape(-1)
+        var = (a - k).var(dim=axes, correction=0)
         if running_mean is not None:
             running_mean.mul_(1 - momentum).add_(momentum * mu)
         if running_var is not None:
@@ -229,9 +243,10 @@ def batch_norm_forward(
     inv_std = 1 / torch.sqrt(var + eps)
     a_hat = (a - mu.reshape(shape)) * inv_std.reshape(shape)
     out = gamma.reshape(shape) * a_hat + beta.reshape(shape)
-    return out, (a_hat, inv_std, gamma, axes, shape, training)
+    return out, BatchNormCache(a_hat, inv_std, gamma, axes, shape, training)
 
 
+@contract("eq-fnn-batch-norm-grad", dout=Tensor(like=lambda cache: cache.a_hat))
 def batch_norm_backward(dout, cache):
     r"""Gradients of :func:`batch_norm_forward`. Implements :eq:`eq-fnn-batch-norm-grad`.
 
@@ -268,13 +283,3 @@ def batch_norm_backward(dout, cache):
 
 dropout = forward_only(dropout_forward)
 batch_norm = forward_only(batch_norm_forward)
-
-
-def _weights(weights):
-    if isinstance(weights, torch.Tensor) or not isinstance(
-        weights, list | tuple
-    ):
-        raise TypeError(
-            f"weights must be a list of tensors, got {type(weights).__name__}"
-        )
-    return [v.tensor(f"weights[{i}]", W) for i, W in enumerate(weights)]

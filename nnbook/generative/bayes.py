@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from nnbook import _validate as v
+from nnbook.contract import Choice, Instance, Int, Real, contract
 from nnbook.estimator import Classifier, check_Xy
 
 __all__ = ["GaussianBayes", "GaussianNaiveBayes"]
@@ -34,7 +34,6 @@ class _Generative(Classifier):
     def _sample_labels(self, n, label, generator):
         """Indices into ``classes_``: drawn from the prior, or all equal to ``label``'s."""
         self._check_fitted()
-        v.number("n", n, low=1, integer=True)
         if label is None:
             return torch.multinomial(
                 self.class_prior_, n, replacement=True, generator=generator
@@ -46,6 +45,7 @@ class _Generative(Classifier):
             )
         return matches.expand(n)
 
+    @contract()
     def log_joint(self, X):
         r""":math:`\log p(x, y = k) = \log p(y = k) + \log p(x \mid y = k)`, shape (n, K)."""
         return self._log_scores(self._check_X(X))
@@ -82,14 +82,15 @@ class GaussianNaiveBayes(_Generative):
         Variances :math:`\sigma_{kj}^2` (rows equal when pooled).
     """
 
+    @contract(
+        variance=Choice("per_class", "pooled"),
+        var_smoothing=Real(low=0),
+    )
     def __init__(self, *, variance="per_class", var_smoothing=1e-9):
-        if variance not in ("per_class", "pooled"):
-            raise ValueError(
-                f"variance must be 'per_class' or 'pooled', got {variance!r}"
-            )
         self.variance = variance
-        self.var_smoothing = v.number("var_smoothing", var_smoothing, low=0)
+        self.var_smoothing = var_smoothing
 
+    @contract()
     def fit(self, X, y):
         """Estimate priors, means and variances by maximum likelihood; return self."""
         X, y, classes = check_Xy(X, y)
@@ -108,6 +109,13 @@ class GaussianNaiveBayes(_Generative):
         else:
             var = (squared.sum(dim=0) / len(X)).expand(K, -1).clone()
         var += self.var_smoothing * X.var(dim=0, unbiased=False).max()
+        if (var <= 0).any():
+            k, j = (var <= 0).nonzero()[0].tolist()
+            raise ValueError(
+                f"feature {j} is constant in class {classes[k].item()}, so its "
+                f"variance is 0 and the likelihood is infinite: use var_smoothing "
+                f"> 0, got {self.var_smoothing}"
+            )
         self.classes_, self.class_prior_, self.theta_, self.var_ = (
             classes,
             counts / len(X),
@@ -124,6 +132,7 @@ class GaussianNaiveBayes(_Generative):
         ).sum(dim=2)
         return self.class_prior_.log() + log_density
 
+    @contract(n=Int(low=1), generator=Instance(torch.Generator, optional=True))
     def sample(self, n, *, label=None, generator=None):
         """Draw ``n`` pairs ``(x, y)``: from the joint distribution, or from ``p(x | y = label)``."""
         y = self._sample_labels(n, label, generator)
@@ -163,14 +172,12 @@ class GaussianBayes(_Generative):
         Equal matrices when shared.
     """
 
+    @contract(covariance=Choice("full", "shared"), reg=Real(low=0, high=1))
     def __init__(self, *, covariance="full", reg=0.0):
-        if covariance not in ("full", "shared"):
-            raise ValueError(
-                f"covariance must be 'full' or 'shared', got {covariance!r}"
-            )
         self.covariance = covariance
-        self.reg = v.number("reg", reg, low=0, high=1)
+        self.reg = reg
 
+    @contract()
     def fit(self, X, y):
         """Estimate priors, means and covariances; return self."""
         X, y, classes = check_Xy(X, y)
@@ -216,6 +223,7 @@ class GaussianBayes(_Generative):
             X.shape[1] * LOG_2PI + log_det + mahalanobis
         )
 
+    @contract(n=Int(low=1), generator=Instance(torch.Generator, optional=True))
     def sample(self, n, *, label=None, generator=None):
         """Draw ``n`` pairs ``(x, y)``: from the joint distribution, or from ``p(x | y = label)``."""
         y = self._sample_labels(n, label, generator)

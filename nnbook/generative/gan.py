@@ -19,11 +19,21 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from nnbook import _validate as validate
+from nnbook.contract import Instance, Int, Real, Tensor, contract
 
-__all__ = ["train_gan"]
+__all__ = ["optimal_discriminator", "train_gan"]
 
 
+@contract(
+    "eq-gd-gan",
+    generator=Instance(torch.nn.Module),
+    discriminator=Instance(torch.nn.Module),
+    latent_dim=Int(low=1),
+    steps=Int(low=1),
+    batch_size=Int(low=1),
+    lr=Real(low=0, low_open=True),
+    seed=Int(),
+)
 def train_gan(
     generator,
     discriminator,
@@ -65,9 +75,10 @@ def train_gan(
     dict
         ``"discriminator"`` and ``"generator"``: the loss at every step.
     """
-    validate.number("latent_dim", latent_dim, low=1, integer=True)
-    validate.number("steps", steps, low=1, integer=True)
-    validate.number("batch_size", batch_size, low=1, integer=True)
+    if not callable(sample_real):
+        raise TypeError(
+            f"sample_real must be callable, got {type(sample_real).__name__}"
+        )
     rng = torch.Generator().manual_seed(seed)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(
@@ -98,3 +109,31 @@ def train_gan(
         history["discriminator"].append(d_loss.item())
         history["generator"].append(g_loss.item())
     return history
+
+
+@contract("eq-gd-gan", p_data=Tensor(), p_g=Tensor(like="p_data"))
+def optimal_discriminator(p_data, p_g):
+    r"""The best discriminator for a fixed generator: :math:`\sigma(D^*(x))`.
+
+    For a fixed generator, the objective of equation :eq:`eq-gd-gan` is, point by
+    point, :math:`p_{\text{data}}(x) \log s + p_G(x) \log(1 - s)` with
+    :math:`s = \sigma(D(x))`, a concave function of :math:`s` that is largest at
+
+    .. math:: s^* = \frac{p_{\text{data}}(x)}{p_{\text{data}}(x) + p_G(x)} .
+
+    Parameters
+    ----------
+    p_data, p_g : Tensor
+        The data's and the generator's densities at the same points, non-negative,
+        not both zero at any point; any shape, the same for both.
+
+    Returns
+    -------
+    Tensor
+        The probability of "real" that the best discriminator gives each point.
+    """
+    if (p_data < 0).any() or (p_g < 0).any() or ((p_data + p_g) == 0).any():
+        raise ValueError(
+            "p_data and p_g must be non-negative densities, not both zero at a point"
+        )
+    return p_data / (p_data + p_g)

@@ -17,13 +17,31 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-from nnbook import _validate as validate
+from nnbook.contract import Instance, Int, Real, Tensor, contract
 from nnbook.estimator import NotFittedError, check_X
 
 __all__ = ["BernoulliRBM", "binary_states"]
 
 #: Exact likelihoods enumerate 2**units states of the smaller layer; this is the limit.
 MAX_ENUMERATED_UNITS = 20
+
+
+def _sizes(self):
+    """The fitted model's layer sizes and dtype, by name; refuses an unfitted model."""
+    self._check_fitted()
+    H, V = self.W_.shape
+    return {"H": H, "V": V, "dtype": self.W_.dtype}
+
+
+def _binary(name, X):
+    """``X`` if every entry is 0 or 1, else a ValueError naming it."""
+    if not ((X == 0) | (X == 1)).all():
+        bad = X[(X != 0) & (X != 1)][:3].tolist()
+        raise ValueError(
+            f"{name} must be binary (0 or 1) for a Bernoulli RBM, got values "
+            f"such as {bad}; threshold it first, for example {name} > 0.5"
+        )
+    return X
 
 
 class BernoulliRBM:
@@ -50,25 +68,32 @@ class BernoulliRBM:
         Hidden biases.
     """
 
+    @contract(
+        n_hidden=Int(low=1),
+        lr=Real(low=0, low_open=True),
+        k=Int(low=1),
+        epochs=Int(low=1),
+        batch_size=Int(low=1),
+        seed=Int(),
+    )
     def __init__(
         self, n_hidden=64, *, lr=0.05, k=1, epochs=10, batch_size=32, seed=0
     ):
-        self.n_hidden = validate.number(
-            "n_hidden", n_hidden, low=1, integer=True
-        )
-        self.lr = validate.number("lr", lr, low=0, low_open=True)
-        self.k = validate.number("k", k, low=1, integer=True)
-        self.epochs = validate.number("epochs", epochs, low=1, integer=True)
-        self.batch_size = validate.number(
-            "batch_size", batch_size, low=1, integer=True
-        )
-        self.seed = seed
+        self.n_hidden, self.lr, self.k = n_hidden, lr, k
+        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
 
     # -- the model ------------------------------------------------------------------
+    @contract(
+        "eq-gd-rbm-energy",
+        v=Tensor("n", "V"),
+        h=Tensor("n", "H"),
+        bind=_sizes,
+    )
     def energy(self, v, h):
         """:math:`E(v, h)` for paired rows of ``v`` (n, V) and ``h`` (n, H), shape (n,)."""
         return -(v @ self.b_) - (h @ self.c_) - ((h @ self.W_) * v).sum(dim=1)
 
+    @contract("eq-gd-rbm-conditionals", v=Tensor("n", "V"), bind=_sizes)
     def h_given_v(self, v):
         r""":math:`p(h_j = 1 \mid v) = \sigma(c_j + W_{j\cdot} v)`, shape (n, H).
 
@@ -76,10 +101,12 @@ class BernoulliRBM:
         """
         return torch.sigmoid(v @ self.W_.T + self.c_)
 
+    @contract("eq-gd-rbm-conditionals", h=Tensor("n", "H"), bind=_sizes)
     def v_given_h(self, h):
         r""":math:`p(v_i = 1 \mid h) = \sigma(b_i + W_{\cdot i}^\top h)`, shape (n, V)."""
         return torch.sigmoid(h @ self.W_ + self.b_)
 
+    @contract("eq-gd-rbm-free-energy", v=Tensor("n", "V"), bind=_sizes)
     def free_energy(self, v):
         r"""The free energy :math:`F(v) = -\log \sum_h e^{-E(v, h)}`, shape (n,).
 
@@ -87,8 +114,7 @@ class BernoulliRBM:
 
         Equation :eq:`eq-gd-rbm-free-energy`; then :math:`p(v) = e^{-F(v)} / Z`.
         """
-        self._check_fitted()
-        v = self._check_binary(v)
+        v = _binary("v", v)
         return -(v @ self.b_) - F.softplus(v @ self.W_.T + self.c_).sum(dim=1)
 
     def log_partition(self):
@@ -112,24 +138,35 @@ class BernoulliRBM:
             dim=0,
         )
 
+    @contract()
     def log_likelihood(self, X):
         r"""The mean exact :math:`\log p(v)` over the rows of ``X``: tiny models only."""
+        X = self._check_binary(X)
         return (-self.free_energy(X) - self.log_partition()).mean().item()
 
     # -- sampling and training --------------------------------------------------------
+    @contract(
+        v=Tensor("n", "V"),
+        steps=Int(low=0),
+        generator=Instance(torch.Generator, optional=True),
+        bind=_sizes,
+    )
     def gibbs(self, v, steps=1, *, generator=None):
         """Run ``steps`` rounds of block Gibbs sampling v -> h -> v; return the final v sample."""
-        self._check_fitted()
         generator = self._generator if generator is None else generator
         for _ in range(steps):
             h = torch.bernoulli(self.h_given_v(v), generator=generator)
             v = torch.bernoulli(self.v_given_h(h), generator=generator)
         return v
 
+    @contract(
+        n=Int(low=1),
+        steps=Int(low=0),
+        generator=Instance(torch.Generator, optional=True),
+    )
     def sample(self, n, steps=1000, *, generator=None):
         """``n`` samples from Gibbs chains started at uniformly random visible vectors."""
         self._check_fitted()
-        validate.number("n", n, low=1, integer=True)
         generator = self._generator if generator is None else generator
         start = torch.bernoulli(
             torch.full((n, self.W_.shape[1]), 0.5, dtype=self.W_.dtype),
@@ -137,6 +174,7 @@ class BernoulliRBM:
         )
         return self.gibbs(start, steps, generator=generator)
 
+    @contract()
     def fit(self, X):
         """Initialize and train for ``epochs`` passes of CD-k over ``X`` (n, V) in {0, 1}; return self."""
         X = self._check_binary(X, fitted=False)
@@ -155,6 +193,7 @@ class BernoulliRBM:
             self.partial_fit(X)
         return self
 
+    @contract("eq-gd-cd")
     def partial_fit(self, X):
         r"""One pass of CD-k over ``X`` in shuffled mini-batches; return self.
 
@@ -180,6 +219,7 @@ class BernoulliRBM:
         self.reconstruction_error_.append(error / len(X))
         return self
 
+    @contract()
     def transform(self, X):
         """The hidden probabilities of ``X``: features for a downstream classifier, shape (n, H)."""
         return self.h_given_v(self._check_binary(X))
@@ -195,17 +235,12 @@ class BernoulliRBM:
         if fitted:
             self._check_fitted()
         X = check_X(X, n_features=self.W_.shape[1] if fitted else None)
-        if not ((X == 0) | (X == 1)).all():
-            bad = X[(X != 0) & (X != 1)][:3].tolist()
-            raise ValueError(
-                f"X must be binary (0 or 1) for a Bernoulli RBM, got values such as {bad}; "
-                "threshold it first, for example X > 0.5"
-            )
-        return X
+        return _binary("X", X)
 
 
+@contract(n=Int(low=0, high=MAX_ENUMERATED_UNITS), dtype=Instance(torch.dtype))
 def binary_states(n, dtype=torch.float64):
-    """All 2**n binary vectors of length n, shape (2**n, n)."""
+    """All 2**n binary vectors of length n, shape (2**n, n), for ``n`` up to 20."""
     return torch.tensor(
         list(itertools.product([0, 1], repeat=n)), dtype=dtype
     ).reshape(2**n, n)

@@ -9,7 +9,9 @@ error in back-of-the-envelope hardware estimates.
 from __future__ import annotations
 
 import math
-import numbers
+
+from nnbook import _validate
+from nnbook.contract import Choice, Int, Real, contract
 
 __all__ = [
     "BYTES_PER_ELEMENT",
@@ -51,20 +53,11 @@ PCIE = {
 }
 
 
-def _positive(name, value, *, allow_zero=False):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-    ):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(
-            f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value}"
-        )
-    return value
+#: A number that must be above zero: a rate, a duration, a bandwidth.
+POSITIVE = Real(low=0, low_open=True)
 
 
+@contract(batch_size=Int(low=1), dtype=Choice(*BYTES_PER_ELEMENT))
 def minibatch_bytes(batch_size, shape, dtype="float32"):
     """Bytes of one mini-batch: ``batch_size * prod(shape) * bytes per element``.
 
@@ -82,90 +75,83 @@ def minibatch_bytes(batch_size, shape, dtype="float32"):
         Bytes. 128 images of 3 x 244 x 244 in float32 are 91,447,296 bytes: 0.0914 GB or
         0.085 GiB.
     """
-    _positive("batch_size", batch_size)
-    for size in shape:
-        _positive("shape", size)
-    if dtype not in BYTES_PER_ELEMENT:
-        raise ValueError(
-            f"dtype must be one of {sorted(BYTES_PER_ELEMENT)}, got {dtype!r}"
+    if not isinstance(shape, tuple | list):
+        raise TypeError(
+            f"shape must be a tuple of ints, got {type(shape).__name__}"
         )
+    for k, size in enumerate(shape):
+        _validate.number(f"shape[{k}]", size, low=1, integer=True)
     return int(batch_size * math.prod(shape) * BYTES_PER_ELEMENT[dtype])
 
 
+@contract(bytes_per_batch=POSITIVE, seconds_per_batch=POSITIVE)
 def data_rate(bytes_per_batch, seconds_per_batch):
     """Bytes per second needed to feed one batch every ``seconds_per_batch``: their ratio."""
-    return _positive("bytes_per_batch", bytes_per_batch) / _positive(
-        "seconds_per_batch", seconds_per_batch
-    )
+    return bytes_per_batch / seconds_per_batch
 
 
+@contract(nbytes=Real(low=0), bandwidth=POSITIVE)
 def transfer_time(nbytes, bandwidth):
     """Seconds to move ``nbytes`` at ``bandwidth`` bytes per second: their ratio."""
-    return _positive("nbytes", nbytes, allow_zero=True) / _positive(
-        "bandwidth", bandwidth
-    )
+    return nbytes / bandwidth
 
 
+@contract(mega_transfers=POSITIVE, bus_bits=Int(low=1), channels=Int(low=1))
 def ram_bandwidth(mega_transfers, bus_bits=64, channels=1):
     """Peak RAM bandwidth in bytes per second: ``MT/s * 10^6 * bus_bits / 8 * channels``.
 
     DDR3-1600 (1,600 MT/s) on a 64-bit channel gives 12.8 GB/s; four channels, 51.2 GB/s.
     """
-    _positive("mega_transfers", mega_transfers)
-    _positive("bus_bits", bus_bits)
-    _positive("channels", channels)
     return mega_transfers * 1e6 * bus_bits / 8 * channels
 
 
+@contract(generation=Choice(*PCIE), lanes=Choice(1, 2, 4, 8, 16))
 def pcie_bandwidth(generation, lanes=16):
     """Peak PCIe bandwidth per direction, bytes per second.
 
     ``GT/s per lane * line-code efficiency / 8 bits * lanes``. Generations 1 and 2 use
     8b/10b coding, 3 to 5 use 128b/130b: x16 gives 4, 8, 15.75, 31.5 and 63 GB/s.
     """
-    if generation not in PCIE:
-        raise ValueError(
-            f"generation must be one of {sorted(PCIE)}, got {generation!r}"
-        )
-    if lanes not in (1, 2, 4, 8, 16):
-        raise ValueError(f"lanes must be 1, 2, 4, 8 or 16, got {lanes!r}")
     rate, efficiency = PCIE[generation]
     return rate * 1e9 * efficiency / 8 * lanes
 
 
+@contract(cpu_watts=POSITIVE, margin=Real(low=0))
 def psu_watts(gpu_watts, cpu_watts, margin=200):
-    """Power supply to buy, in watts: the GPUs, plus the CPU, plus ``margin`` (100 to 300 W)."""
+    """Power supply to buy, in watts: the GPUs, plus the CPU, plus ``margin`` (100 to 300 W).
+
+    ``gpu_watts`` is one card's watts or a list of them, one per card.
+    """
     gpus = gpu_watts if isinstance(gpu_watts, list | tuple) else [gpu_watts]
-    return (
-        sum(_positive("gpu_watts", w) for w in gpus)
-        + _positive("cpu_watts", cpu_watts)
-        + _positive("margin", margin, allow_zero=True)
-    )
+    for watts in gpus:
+        _validate.number("gpu_watts", watts, low=0, low_open=True)
+    return sum(gpus) + cpu_watts + margin
 
 
+@contract(watts=Real(low=0), hours=Real(low=0))
 def energy_kwh(watts, hours):
     """Energy in kWh of a load of ``watts`` running for ``hours``: ``watts * hours / 1000``."""
-    return (
-        _positive("watts", watts, allow_zero=True)
-        * _positive("hours", hours, allow_zero=True)
-        / 1000
-    )
+    return watts * hours / 1000
 
 
+@contract(kwh=Real(low=0), efficiency=Real(low=0, high=1, low_open=True))
 def wall_energy(kwh, efficiency):
     """Energy drawn from the wall when a PSU of this ``efficiency`` (0, 1] delivers ``kwh``: ``kwh / efficiency``."""
-    if not isinstance(efficiency, numbers.Real) or not 0 < efficiency <= 1:
-        raise ValueError(f"efficiency must be in (0, 1], got {efficiency!r}")
-    return _positive("kwh", kwh, allow_zero=True) / efficiency
+    return kwh / efficiency
 
 
+@contract(kwh=Real(low=0), price_per_kwh=Real(low=0))
 def energy_cost(kwh, price_per_kwh):
     """Cost of ``kwh`` at ``price_per_kwh`` (any currency): their product."""
-    return _positive("kwh", kwh, allow_zero=True) * _positive(
-        "price_per_kwh", price_per_kwh, allow_zero=True
-    )
+    return kwh * price_per_kwh
 
 
+@contract(
+    nbytes=Real(low=0),
+    devices=Int(low=1),
+    bandwidth=POSITIVE,
+    latency=Real(low=0),
+)
 def allreduce_time(nbytes, devices, bandwidth, latency=0.0):
     r"""Seconds for a ring all-reduce of ``nbytes`` across ``devices``.
 
@@ -175,18 +161,90 @@ def allreduce_time(nbytes, devices, bandwidth, latency=0.0):
     :math:`2 (N - 1)` steps (a reduce-scatter, then an all-gather). ``bandwidth`` is the
     per-link, per-direction rate in bytes per second.
     """
-    _positive("nbytes", nbytes, allow_zero=True)
-    if (
-        isinstance(devices, bool)
-        or not isinstance(devices, numbers.Integral)
-        or devices < 1
-    ):
-        raise ValueError(f"devices must be an int >= 1, got {devices!r}")
-    _positive("bandwidth", bandwidth)
-    _positive("latency", latency, allow_zero=True)
     if devices == 1:
         return 0.0
     return (
         2 * (devices - 1) / devices * nbytes / bandwidth
         + 2 * (devices - 1) * latency
     )
+
+
+@contract(
+    cores=Int(low=1),
+    ghz=POSITIVE,
+    vector_bits=Int(low=1),
+    fma_units=Int(low=1),
+    dtype=Choice(*BYTES_PER_ELEMENT),
+)
+def peak_flops(cores, ghz, vector_bits, fma_units=2, dtype="float32"):
+    r"""Peak floating-point throughput of a CPU, in FLOP/s.
+
+    Every cycle, each of the ``cores`` issues ``fma_units`` fused multiply-adds, each
+    on a vector register of ``vector_bits`` holding ``vector_bits / (8 * bytes per
+    element)`` numbers; a fused multiply-add :math:`a b + c` counts as two operations:
+
+    .. math:: P = \text{cores} \times f \times \text{FMA units}
+        \times \frac{\text{vector bits}}{8 \times \text{bytes}} \times 2 .
+
+    Parameters
+    ----------
+    cores : int
+    ghz : float
+        The clock rate in GHz (:math:`10^9` cycles per second).
+    vector_bits : int
+        The width of a vector register: 128 (SSE, NEON), 256 (AVX2), 512 (AVX-512).
+    fma_units : int, default 2
+        Fused multiply-add instructions a core starts per cycle.
+    dtype : str, default "float32"
+        A key of :data:`BYTES_PER_ELEMENT`.
+
+    Returns
+    -------
+    float
+        FLOP/s. Sixteen AVX-512 cores at 2 GHz with two FMA units each reach
+        2.048 TFLOP/s in float32 and half that in float64.
+    """
+    lanes = vector_bits / (8 * BYTES_PER_ELEMENT[dtype])
+    return cores * ghz * 1e9 * fma_units * lanes * 2
+
+
+#: The 16-bit formats in which mixed-precision training keeps weights and gradients.
+MIXED_PRECISION = ("bfloat16", "float16")
+
+
+@contract(
+    n_params=Int(low=1), dtype=Choice("float64", "float32", *MIXED_PRECISION)
+)
+def adam_memory(n_params, dtype="float32"):
+    r"""Bytes that training ``n_params`` parameters with Adam keeps in memory.
+
+    Activations are not counted. In float32 (or float64) each parameter has its value,
+    its gradient and Adam's two moments, all in that format: 4 values per parameter.
+    In mixed precision (``dtype`` one of :data:`MIXED_PRECISION`) the weights and
+    gradients are 16-bit, and the optimizer keeps a float32 master copy of the weights
+    and two float32 moments:
+
+    .. math:: 4 \times 4 = 16 \text{ bytes (float32)}, \qquad
+        2 + 2 + 4 + 4 + 4 = 16 \text{ bytes (mixed precision)} .
+
+    Mixed precision saves arithmetic time and activation memory, not the memory of
+    the optimizer: a model of 7 billion parameters needs 112 GB either way.
+
+    Parameters
+    ----------
+    n_params : int
+    dtype : {"float64", "float32", "bfloat16", "float16"}, default "float32"
+        The format the forward and backward passes compute in.
+
+    Returns
+    -------
+    int
+        Bytes.
+    """
+    if dtype in MIXED_PRECISION:
+        half, single = BYTES_PER_ELEMENT[dtype], BYTES_PER_ELEMENT["float32"]
+        return int((2 * half + 3 * single) * n_params)
+    return int(4 * BYTES_PER_ELEMENT[dtype] * n_params)
+
+
+__all__ += ["MIXED_PRECISION", "adam_memory", "peak_flops"]

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
+
+from nnbook.contract import Choice, Flag, Instance, Int, Ints, Real, contract
 
 __all__ = [
     "cache_sweep",
@@ -33,12 +36,18 @@ DTYPES = {
 }
 
 
-def _dtype(dtype):
-    if dtype not in DTYPES:
-        raise ValueError(
-            f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}"
+def _device(device):
+    """``device`` as a ``torch.device``; a str or device that names none is refused."""
+    if not isinstance(device, str | torch.device):
+        raise TypeError(
+            f"device must be a str or torch.device, got {type(device).__name__}"
         )
-    return DTYPES[dtype]
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"device must name a device such as 'cpu' or 'cuda:0', got {device!r}"
+        ) from None
 
 
 def synchronize(device):
@@ -47,17 +56,17 @@ def synchronize(device):
     GPU kernels run asynchronously: a call returns once the work is queued, not done.
     Reading a clock without synchronizing first times the queueing, not the work.
     """
-    device = torch.device(device)
+    device = _device(device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
 
 
+@contract(fn=Instance(Callable), repeats=Int(low=1))
 def timed(fn, *, repeats=5, device="cpu"):
     """Median wall-clock seconds of ``fn()`` over ``repeats`` calls, after one warm-up call."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    _device(device)
     fn()
     times = []
     for _ in range(repeats):
@@ -69,17 +78,23 @@ def timed(fn, *, repeats=5, device="cpu"):
     return statistics.median(times)
 
 
+@contract(n=Int(low=1), dtype=Choice(*DTYPES), repeats=Int(low=1))
 def matmul_gflops(n, dtype="float32", device="cpu", repeats=5):
     """Throughput of an ``n x n`` matrix product, in GFLOP/s (``2 n^3`` operations per product)."""
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    device, dtype = _device(device), DTYPES[dtype]
     g = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=g).to(device=device, dtype=_dtype(dtype))
-    b = torch.randn(n, n, generator=g).to(device=device, dtype=_dtype(dtype))
+    a = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
+    b = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
     seconds = timed(lambda: a @ b, repeats=repeats, device=device)
     return 2 * n**3 / seconds / 1e9
 
 
+@contract(
+    dtype=Choice(*DTYPES),
+    max_seconds=Real(low=0, low_open=True),
+    repeats=Int(low=1),
+    sizes=Ints(low=1, increasing=True),
+)
 def matmul_sweep(
     sizes, dtype="float32", device="cpu", *, max_seconds=0.05, repeats=5
 ):
@@ -90,15 +105,6 @@ def matmul_sweep(
     on the largest products. Returns the GFLOP/s of the sizes measured: the first
     ``len(result)`` of ``sizes``, at least one.
     """
-    sizes = list(sizes)
-    if not sizes or any(
-        b <= a for a, b in zip(sizes[:-1], sizes[1:], strict=True)
-    ):
-        raise ValueError(
-            f"sizes must be a non-empty increasing sequence, got {sizes}"
-        )
-    if not max_seconds > 0:
-        raise ValueError(f"max_seconds must be positive, got {max_seconds!r}")
     rates = []
     for n in sizes:
         rates.append(matmul_gflops(n, dtype, device, repeats))
@@ -107,16 +113,17 @@ def matmul_sweep(
     return rates
 
 
+@contract(nbytes=Int(low=4), repeats=Int(low=1))
 def copy_bandwidth(nbytes, device="cpu", repeats=5):
     """Bytes per second of copying a buffer of ``nbytes`` into another: it reads and writes, 2 * nbytes."""
-    if nbytes < 1:
-        raise ValueError(f"nbytes must be >= 1, got {nbytes}")
-    src = torch.ones(int(nbytes) // 4, dtype=torch.float32, device=device)
+    device = _device(device)
+    src = torch.ones(nbytes // 4, dtype=torch.float32, device=device)
     dst = torch.empty_like(src)
     seconds = timed(lambda: dst.copy_(src), repeats=repeats, device=device)
     return 2 * src.numel() * 4 / seconds
 
 
+@contract(sizes=Ints(low=4), min_bytes_touched=Int(low=1))
 def cache_sweep(sizes, *, min_bytes_touched=2**28):
     """Read bandwidth (bytes per second) of summing a buffer of each size, over and over.
 
@@ -127,23 +134,20 @@ def cache_sweep(sizes, *, min_bytes_touched=2**28):
     """
     results = []
     for nbytes in sizes:
-        if nbytes < 4:
-            raise ValueError(f"sizes must be at least 4 bytes, got {nbytes}")
-        x = torch.ones(int(nbytes) // 4, dtype=torch.float32)
-        rounds = max(1, min_bytes_touched // int(nbytes))
+        x = torch.ones(nbytes // 4, dtype=torch.float32)
+        rounds = max(1, min_bytes_touched // nbytes)
         repeated = x.expand(rounds, x.numel())  # no copy: row r is x itself
         results.append(rounds * x.numel() * 4 / timed(repeated.sum, repeats=3))
     return results
 
 
+@contract(threads=Ints(low=1), n=Int(low=1), repeats=Int(low=1))
 def threads_throughput(threads, n=512, repeats=5):
     """Matrix-multiply GFLOP/s on the CPU with each number of threads; restores the setting afterwards."""
     before = torch.get_num_threads()
     try:
         out = []
         for k in threads:
-            if k < 1:
-                raise ValueError(f"threads must be >= 1, got {k}")
             torch.set_num_threads(k)
             out.append(matmul_gflops(n, repeats=repeats))
         return out
@@ -151,13 +155,14 @@ def threads_throughput(threads, n=512, repeats=5):
         torch.set_num_threads(before)
 
 
+@contract(nbytes=Int(low=4), pinned=Flag(), repeats=Int(low=1))
 def host_to_device(nbytes, *, pinned, device="cuda", repeats=5):
     """Bytes per second of copying ``nbytes`` from CPU memory to a GPU, pinned or pageable."""
-    if torch.device(device).type != "cuda":
+    if _device(device).type != "cuda":
         raise ValueError(
             f"device must be a CUDA device for host_to_device, got {device!r}"
         )
-    src = torch.ones(int(nbytes) // 4, dtype=torch.float32)
+    src = torch.ones(nbytes // 4, dtype=torch.float32)
     if pinned:
         src = src.pin_memory()
     dst = torch.empty(src.shape, dtype=src.dtype, device=device)

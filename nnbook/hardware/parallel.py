@@ -15,10 +15,13 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+from nnbook.contract import Instance, Int, Real, contract
 
 __all__ = ["allreduce_sum", "ddp_train", "run", "single_process_train"]
 
@@ -56,6 +59,7 @@ def _entry(rank, world_size, rendezvous, fn, args, kwargs, results):
         dist.destroy_process_group()
 
 
+@contract(fn=Instance(Callable), world_size=Int(low=1))
 def run(fn, world_size=2, *args, **kwargs):
     """Call ``fn(rank, world_size, *args, **kwargs)`` in ``world_size`` processes of one gloo group.
 
@@ -64,12 +68,6 @@ def run(fn, world_size=2, *args, **kwargs):
     ``fn`` must be importable (defined at the top level of a module), because the
     processes are started fresh ("spawn") and import it.
     """
-    if (
-        isinstance(world_size, bool)
-        or not isinstance(world_size, int)
-        or world_size < 1
-    ):
-        raise ValueError(f"world_size must be an int >= 1, got {world_size!r}")
     context = mp.get_context("spawn")
     results = context.SimpleQueue()
     with tempfile.TemporaryDirectory() as folder:
@@ -84,8 +82,17 @@ def run(fn, world_size=2, *args, **kwargs):
     return [_unpack(collected[rank]) for rank in range(world_size)]
 
 
+def _check_rank(rank, world_size):
+    if rank >= world_size:
+        raise ValueError(
+            f"rank must be below world_size={world_size}, got {rank}"
+        )
+
+
+@contract(rank=Int(low=0), world_size=Int(low=1))
 def allreduce_sum(rank, world_size):
     """Each process contributes ``rank + 1``; after ``all_reduce`` every one holds the sum."""
+    _check_rank(rank, world_size)
     t = torch.tensor([rank + 1.0])
     dist.all_reduce(t)
     return t.item()
@@ -105,6 +112,9 @@ def _batches(steps, batch_size, seed):
         yield x, (x[:, :3].sum(dim=1) > 0).long() + (x[:, 3] > 1).long()
 
 
+@contract(
+    steps=Int(low=0), batch_size=Int(low=1), lr=Real(low=0), seed=Int(low=0)
+)
 def single_process_train(steps=20, batch_size=64, lr=0.1, seed=0):
     """The reference: one process, the whole global batch each step. Returns the final parameters."""
     model = _model(seed)
@@ -117,12 +127,21 @@ def single_process_train(steps=20, batch_size=64, lr=0.1, seed=0):
     return [p.detach() for p in model.parameters()]
 
 
+@contract(
+    rank=Int(low=0),
+    world_size=Int(low=1),
+    steps=Int(low=0),
+    batch_size=Int(low=1),
+    lr=Real(low=0),
+    seed=Int(low=0),
+)
 def ddp_train(rank, world_size, steps=20, batch_size=64, lr=0.1, seed=0):
     """Run inside :func:`run`: DDP training on this rank's slice of each global batch.
 
     Returns the final parameters and the median seconds of one all-reduce of a buffer as
     large as all the gradients.
     """
+    _check_rank(rank, world_size)
     if batch_size % world_size:
         raise ValueError(
             f"batch_size {batch_size} must be divisible by world_size {world_size}"

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
+
+from nnbook.contract import Instance, Int, contract
 
 __all__ = ["Prefetcher"]
 
@@ -45,15 +48,21 @@ class Prefetcher:
     [0, 1, 2]
     """
 
+    @contract(depth=Int(low=1), transform=Instance(Callable, optional=True))
     def __init__(self, iterable, depth=2, transform=None):
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-            raise ValueError(f"depth must be an int >= 1, got {depth!r}")
+        try:
+            iterator = iter(iterable)
+        except TypeError:
+            raise TypeError(
+                "iterable must be something to iterate over, such as a list "
+                f"or a generator, got {type(iterable).__name__}"
+            ) from None
         self._queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._transform = transform
         self._thread = threading.Thread(
             target=self._produce,
-            args=(iter(iterable),),
+            args=(iterator,),
             daemon=True,
             name="nnbook-prefetcher",
         )
@@ -122,3 +131,34 @@ class Prefetcher:
         stop = getattr(self, "_stop", None)  # absent if __init__ failed
         if stop is not None:
             stop.set()
+
+
+def epoch_times(n, load, compute):
+    r"""Seconds of an epoch of ``n`` batches, without and with prefetching.
+
+    Without prefetching each batch is loaded, then computed on: :math:`n (L + C)`.
+    With it, loading batch :math:`k + 1` overlaps computing on batch :math:`k`. Only
+    the first load and the last computation overlap with nothing, so the epoch takes
+    :math:`L + (n - 1) \max(L, C) + C = n \max(L, C) + \min(L, C)`.
+
+    Parameters
+    ----------
+    n : int
+        Batches in the epoch, at least 1.
+    load, compute : float
+        Seconds to load one batch (:math:`L`) and to compute on it (:math:`C`).
+
+    Returns
+    -------
+    tuple of float
+        ``(sequential, prefetched)`` seconds.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    for name, value in (("load", load), ("compute", compute)):
+        if isinstance(value, bool) or not value >= 0:
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    return n * (load + compute), n * max(load, compute) + min(load, compute)
+
+
+__all__ += ["epoch_times"]

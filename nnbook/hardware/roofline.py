@@ -15,6 +15,8 @@ traffic, which real kernels exceed.
 
 from __future__ import annotations
 
+from nnbook.contract import Int, Real, contract
+
 __all__ = [
     "attainable",
     "conv2d_cost",
@@ -24,18 +26,19 @@ __all__ = [
 ]
 
 
+#: FLOP, bytes, FLOP/s and bytes/s: numbers above zero.
+POSITIVE = Real(low=0, low_open=True)
+#: Sizes of a layer: at least one.
+SIZE = Int(low=1)
+
+
+@contract(intensity=POSITIVE, peak_flops=POSITIVE, bandwidth=POSITIVE)
 def attainable(intensity, peak_flops, bandwidth):
     """The roof: ``min(peak_flops, bandwidth * intensity)``, in FLOP/s."""
-    for name, value in (
-        ("intensity", intensity),
-        ("peak_flops", peak_flops),
-        ("bandwidth", bandwidth),
-    ):
-        if not value > 0:
-            raise ValueError(f"{name} must be positive, got {value!r}")
     return min(peak_flops, bandwidth * intensity)
 
 
+@contract(batch=SIZE, f_in=SIZE, f_out=SIZE, bytes_per_element=SIZE)
 def linear_cost(batch, f_in, f_out, bytes_per_element=4):
     """``(flops, bytes)`` of a fully connected layer's forward pass: ``2 B F_in F_out`` and its operands."""
     flops = 2 * batch * f_in * f_out
@@ -44,10 +47,25 @@ def linear_cost(batch, f_in, f_out, bytes_per_element=4):
     )
 
 
+@contract(
+    batch=SIZE,
+    c_in=SIZE,
+    size=SIZE,
+    c_out=SIZE,
+    kernel=SIZE,
+    stride=SIZE,
+    padding=Int(low=0),
+    bytes_per_element=SIZE,
+)
 def conv2d_cost(
     batch, c_in, size, c_out, kernel, stride=1, padding=0, bytes_per_element=4
 ):
     """``(flops, bytes)`` of a square convolution's forward pass: ``2 N C_out H_out^2 C_in k^2`` and its operands."""
+    if kernel > size + 2 * padding:
+        raise ValueError(
+            f"kernel must fit the padded input, size + 2 * padding = "
+            f"{size + 2 * padding}, got {kernel}"
+        )
     out = (size + 2 * padding - kernel) // stride + 1
     flops = 2 * batch * c_out * out * out * c_in * kernel * kernel
     elements = (
@@ -59,6 +77,7 @@ def conv2d_cost(
     return flops, bytes_per_element * elements
 
 
+@contract(batch=SIZE, d=SIZE, h=SIZE, bytes_per_element=SIZE)
 def lstm_step_cost(batch, d, h, bytes_per_element=4):
     """``(flops, bytes)`` of one LSTM step: the products into the 4H gates, then ~10 operations per unit."""
     flops = 2 * batch * (d + h) * 4 * h + 10 * batch * h
@@ -68,6 +87,7 @@ def lstm_step_cost(batch, d, h, bytes_per_element=4):
     return flops, bytes_per_element * elements
 
 
+@contract(peak_flops=POSITIVE, bandwidth=POSITIVE)
 def plot_roofline(
     ax, peak_flops, bandwidth, kernels=None, *, label="this machine"
 ):
@@ -118,9 +138,6 @@ def plot_roofline(
             raise TypeError(
                 f"kernels[{name!r}] must be a pair (intensity, measured), got {entry!r:.60}"
             )
-    for name, value in (("peak_flops", peak_flops), ("bandwidth", bandwidth)):
-        if not value > 0:
-            raise ValueError(f"{name} must be positive, got {value!r}")
     ridge = peak_flops / bandwidth
     lo, hi = min(0.1, ridge / 100), max(1000.0, ridge * 100)
     xs = [lo * (hi / lo) ** (k / 200) for k in range(201)]

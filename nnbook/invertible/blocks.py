@@ -16,7 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnbook.invertible.spectral import SpectralNormConv2d, SpectralNormLinear
+from nnbook.contract import Flag, Instance, Int, Real, Tensor, contract
+from nnbook.invertible.spectral import (
+    COEFF,
+    SpectralNormConv2d,
+    SpectralNormLinear,
+)
 
 __all__ = [
     "InverseNotConverged",
@@ -44,10 +49,12 @@ class LipSwish(nn.Module):
             torch.tensor(0.5413)
         )  # softplus(0.5413) = 1
 
+    @contract(x=Tensor())
     def forward(self, x):
         """LipSwish applied element-wise."""
         return x * torch.sigmoid(F.softplus(self.raw_beta) * x) / 1.1
 
+    @contract(x=Tensor())
     def value_and_derivative(self, x):
         r"""``(LipSwish(x), LipSwish'(x))``.
 
@@ -58,10 +65,25 @@ class LipSwish(nn.Module):
         return x * s / 1.1, s * (1 + beta_x * (1 - s)) / 1.1
 
 
+@contract(
+    dim=Int(low=1),
+    hidden=Int(low=1),
+    coeff=COEFF,
+    layers=Int(low=1),
+    n_power_iter=Int(low=1),
+)
 def mlp_block(
     dim, hidden, *, coeff=0.9, layers=2, activation=LipSwish, n_power_iter=1
 ):
-    """``g``: spectrally normalized linear layers with 1-Lipschitz activations between them."""
+    """``g``: spectrally normalized linear layers with 1-Lipschitz activations between them.
+
+    ``activation`` is called with no arguments to make each activation module.
+    """
+    if not callable(activation):
+        raise TypeError(
+            f"activation must be a class or function that makes a module, "
+            f"got {type(activation).__name__}"
+        )
     sizes = [dim] + [hidden] * (layers - 1) + [dim]
     modules = []
     for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
@@ -86,6 +108,12 @@ class InvertibleResidualBlock(nn.Module):
         composed with 1-Lipschitz activations, as :func:`mlp_block` builds.
     """
 
+    @contract(
+        g=Instance(nn.Module),
+        lipschitz=Real(
+            low=0, high=1, low_open=True, high_open=True, optional=True
+        ),
+    )
     def __init__(self, g, lipschitz=None):
         super().__init__()
         self.g = g
@@ -99,17 +127,17 @@ class InvertibleResidualBlock(nn.Module):
                 raise ValueError(
                     "g has no spectrally normalized layers: pass its Lipschitz bound as lipschitz"
                 )
-            lipschitz = math.prod(coeffs)
-        if not 0 < lipschitz < 1:
-            raise ValueError(f"lipschitz must be in (0, 1), got {lipschitz!r}")
+            lipschitz = math.prod(coeffs)  # each coeff is in (0, 1), so is this
         self.lipschitz = float(lipschitz)
 
+    @contract(x=Tensor("N", ...))
     def forward(self, x):
         """``x + g(x)``."""
         if not torch.isfinite(x).all():
             raise ValueError("x contains NaN or inf")
         return x + self.g(x)
 
+    @contract(x=Tensor("N", "D"))
     def forward_and_jacobian(self, x):
         """``(x + g(x), I + J_g(x))`` for ``x`` (n, d), the Jacobians (n, d, d) carried forward with the activations.
 
@@ -118,8 +146,6 @@ class InvertibleResidualBlock(nn.Module):
         Jacobian by its weight, each activation scales its rows by its slope. One pass,
         with the weights normalized once; cheap when d is small.
         """
-        if x.ndim != 2:
-            raise ValueError(f"x must have shape (n, d), got {tuple(x.shape)}")
         # jac_t[n, j, i] = d h_i / d x_j: the transposed Jacobian, so that a layer is one F.linear (one GEMM)
         eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
         h, jac_t = x, None  # None stands for the identity, d x / d x
@@ -144,9 +170,18 @@ class InvertibleResidualBlock(nn.Module):
         jac_t = eye.expand(len(x), -1, -1) if jac_t is None else jac_t
         return x + h, eye + jac_t.transpose(1, 2)
 
+    @contract(
+        "eq-ir-fixed-point",
+        y=Tensor("N", ...),
+        tol=Real(low=0, low_open=True),
+        max_iter=Int(low=1),
+        strict=Flag(),
+    )
     @torch.no_grad()
     def inverse(self, y, *, tol=1e-10, max_iter=500, strict=False):
         """The x with ``x + g(x) = y``, by the fixed-point iteration ``x <- y - g(x)``.
+
+        Implements :eq:`eq-ir-fixed-point`.
 
         Iteration stops when Banach's a-posteriori bound
         ``L / (1 - L) * |x_n - x_{n-1}|`` (largest over the batch) falls below ``tol``.
@@ -172,8 +207,7 @@ class InvertibleResidualBlock(nn.Module):
         )
         if strict:
             raise InverseNotConverged(message)
-        warnings.warn(
-            message, RuntimeWarning, stacklevel=3
-        )  # past torch.no_grad's wrapper, to the caller
+        # past torch.no_grad's wrapper and the contract's, to the caller
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
         self.inverse_iterations_ = max_iter
         return x

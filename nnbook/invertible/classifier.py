@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from torch import nn
 
+from nnbook.contract import Int, Real, Tensor, contract
 from nnbook.invertible.blocks import InvertibleResidualBlock, LipSwish
-from nnbook.invertible.spectral import SpectralNormConv2d, check_coeff
+from nnbook.invertible.spectral import SpectralNormConv2d, _image_size
+
+#: A spectral-norm bound in (0, 1), or None for plain convolutions.
+_COEFF_OR_NONE = Real(
+    low=0, high=1, low_open=True, high_open=True, optional=True
+)
 
 __all__ = ["IResNetClassifier", "conv_branch"]
 
 
+@contract(channels=Int(low=1), hidden=Int(low=1), coeff=_COEFF_OR_NONE)
 def conv_branch(channels, hidden, image_size, coeff=None):
     """``g``: 3x3, 1x1 and 3x3 convolutions (channels -> hidden -> hidden -> channels) with LipSwish between them.
 
     With a ``coeff`` every convolution is spectrally normalized to it; with ``None`` they are plain.
     """
+    image_size = _image_size("image_size", image_size)
     sizes = [(channels, hidden, 3), (hidden, hidden, 1), (hidden, channels, 3)]
     layers = []
     for k, (a, b, kernel) in enumerate(sizes):
@@ -64,6 +72,14 @@ class IResNetClassifier(nn.Module):
     n_blocks : int, default 4
     """
 
+    @contract(
+        n_classes=Int(low=1),
+        coeff=_COEFF_OR_NONE,
+        in_channels=Int(low=1),
+        channels=Int(low=1),
+        hidden=Int(low=1),
+        n_blocks=Int(low=1),
+    )
     def __init__(
         self,
         image_size,
@@ -76,14 +92,13 @@ class IResNetClassifier(nn.Module):
         n_blocks=4,
     ):
         super().__init__()
-        if coeff is not None:
-            check_coeff(coeff)
+        image_size = _image_size("image_size", image_size)
         if channels < in_channels:
             raise ValueError(
                 f"channels must be >= in_channels = {in_channels}, got {channels}"
             )
         self.image_size, self.in_channels, self.channels, self.coeff = (
-            tuple(image_size),
+            image_size,
             in_channels,
             channels,
             coeff,
@@ -97,8 +112,21 @@ class IResNetClassifier(nn.Module):
             channels * self.image_size[0] * self.image_size[1], n_classes
         )
 
+    def _sizes(self):
+        """The sizes (and dtype) of the features, by name."""
+        height, width = self.image_size
+        dtype = self.head.weight.dtype
+        return {"C": self.channels, "H": height, "W": width, "dtype": dtype}
+
+    @contract(x=Tensor("N", None, ...), bind=lambda self: self._sizes())
     def features(self, x):
         """The input padded with zero channels (an injective map) and passed through the blocks."""
+        pixels = self.in_channels * self.image_size[0] * self.image_size[1]
+        if x.shape[1:].numel() != pixels:
+            raise ValueError(
+                f"x must hold in_channels * H * W = {pixels} values per image, "
+                f"got shape {tuple(x.shape)}"
+            )
         x = x.reshape(len(x), self.in_channels, *self.image_size)
         z = nn.functional.pad(
             x, (0, 0, 0, 0, 0, self.channels - self.in_channels)
@@ -107,10 +135,12 @@ class IResNetClassifier(nn.Module):
             z = block(z)
         return z
 
+    @contract(x=Tensor("N", None, ...), bind=lambda self: self._sizes())
     def forward(self, x):
         """Logits (n, n_classes)."""
         return self.head(self.features(x).flatten(1))
 
+    @contract(z=Tensor("N", "C", "H", "W"), bind=lambda self: self._sizes())
     def invert_features(self, z, **inverse_options):
         """The input images whose features are ``z``: every block inverted, the padded channels dropped."""
         if self.coeff is None:

@@ -16,12 +16,13 @@ import math
 import torch
 from torch import nn
 
-from nnbook import _validate as v
+from nnbook.contract import Choice, Flag, Instance, Int, Real, Tensor, contract
 from nnbook.invertible.blocks import InvertibleResidualBlock, mlp_block
 from nnbook.invertible.logdet import (
     power_series_logdet,
     russian_roulette_logdet,
 )
+from nnbook.invertible.spectral import COEFF
 
 __all__ = [
     "ActNorm",
@@ -33,26 +34,27 @@ __all__ = [
 ]
 
 
+@contract(z=Tensor("N", "D"))
 def standard_normal_log_prob(z):
     """``log N(z; 0, I)`` for every row of ``z`` (n, d)."""
     return -0.5 * (z**2).sum(dim=1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
 
 
+def _sizes(self):
+    """The size and dtype of a flow's or a layer's points, by name."""
+    return {"D": self.dim, "dtype": self.dtype}
+
+
 class _Flow(nn.Module):
-    def _check(self, x):
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(
-                f"x must have shape (n, {self.dim}), got {tuple(x.shape)}"
-            )
+    @contract("eq-ir-change-of-variables", x=Tensor("N", "D"), bind=_sizes)
+    def log_prob(self, x):
+        """``log p(x)`` for every row of ``x`` (n, d). Implements :eq:`eq-ir-change-of-variables`."""
         if not torch.isfinite(x).all():
             raise ValueError("x contains NaN or inf")
-
-    def log_prob(self, x):
-        """``log p(x)`` for every row of ``x`` (n, d)."""
-        self._check(x)
         z, logdet = self.forward_and_logdet(x)
         return standard_normal_log_prob(z) + logdet
 
+    @contract(n=Int(low=1), generator=Instance(torch.Generator, optional=True))
     @torch.no_grad()
     def sample(self, n, generator=None):
         """``n`` samples: Gaussian noise pushed through the inverse."""
@@ -74,12 +76,17 @@ class ActNorm(nn.Module):
     shift spare the blocks that work.
     """
 
+    @contract(dim=Int(low=1))
     def __init__(self, dim):
         super().__init__()
         self.shift = nn.Parameter(torch.zeros(dim))
         self.log_scale = nn.Parameter(torch.zeros(dim))
         self.register_buffer("initialized", torch.tensor(False))
 
+    def _sizes(self):
+        return {"D": len(self.shift), "dtype": self.shift.dtype}
+
+    @contract(x=Tensor("N", "D"), bind=lambda self: self._sizes())
     def forward(self, x):
         """``(y, log|det|)`` per row of ``x`` (n, d)."""
         if self.training and not self.initialized:
@@ -90,6 +97,7 @@ class ActNorm(nn.Module):
         y = (x - self.shift) * torch.exp(self.log_scale)
         return y, self.log_scale.sum().expand(len(x))
 
+    @contract(y=Tensor("N", "D"), bind=lambda self: self._sizes())
     def inverse(self, y):
         """``x = y e^{-s} + m``."""
         return y * torch.exp(-self.log_scale) + self.shift
@@ -124,6 +132,17 @@ class IResNetFlow(_Flow):
     its log-determinant is taken in closed form for ``dim = 2``, by ``slogdet`` otherwise.
     """
 
+    @contract(
+        dim=Int(low=1),
+        n_blocks=Int(low=1),
+        hidden=Int(low=1),
+        coeff=COEFF,
+        layers=Int(low=1),
+        logdet=Choice("exact", "series", "roulette"),
+        n_terms=Int(low=1),
+        actnorm=Flag(),
+        n_power_iter=Int(low=1),
+    )
     def __init__(
         self,
         dim,
@@ -137,10 +156,6 @@ class IResNetFlow(_Flow):
         n_power_iter=1,
     ):
         super().__init__()
-        if logdet not in ("exact", "series", "roulette"):
-            raise ValueError(
-                f"logdet must be 'exact', 'series' or 'roulette', got {logdet!r}"
-            )
         self.dim, self.logdet, self.n_terms = dim, logdet, n_terms
         self.blocks = nn.ModuleList(
             InvertibleResidualBlock(
@@ -184,6 +199,7 @@ class IResNetFlow(_Flow):
             )[0]
         return x + out, logdet
 
+    @contract(x=Tensor("N", "D"), bind=_sizes)
     def forward_and_logdet(self, x):
         """``(z, log|det J_f(x)|)``."""
         z, total = x, torch.zeros(len(x), dtype=x.dtype, device=x.device)
@@ -195,6 +211,12 @@ class IResNetFlow(_Flow):
             total = total + logdet
         return z, total
 
+    @contract(
+        z=Tensor("N", "D"),
+        tol=Real(low=0, low_open=True),
+        max_iter=Int(low=1),
+        bind=_sizes,
+    )
     @torch.no_grad()
     def inverse(self, z, *, tol=1e-8, max_iter=1000):
         """``f^{-1}(z)``, block by block in reverse order, each by fixed-point iteration."""
@@ -244,6 +266,7 @@ class AffineCouplingFlow(_Flow):
     the sum of the log-scales, exact and cheap.
     """
 
+    @contract(dim=Int(low=1), n_layers=Int(low=1), hidden=Int(low=1))
     def __init__(self, dim, n_layers=8, hidden=64):
         super().__init__()
         self.dim = dim
@@ -253,6 +276,7 @@ class AffineCouplingFlow(_Flow):
         ]
         self.layers = nn.ModuleList(_Coupling(dim, hidden, m) for m in masks)
 
+    @contract(x=Tensor("N", "D"), bind=_sizes)
     def forward_and_logdet(self, x):
         """``(z, log|det J_f(x)|)``."""
         total = torch.zeros(len(x), dtype=x.dtype, device=x.device)
@@ -261,6 +285,7 @@ class AffineCouplingFlow(_Flow):
             total = total + logdet
         return x, total
 
+    @contract(z=Tensor("N", "D"), bind=_sizes)
     @torch.no_grad()
     def inverse(self, z):
         """``f^{-1}(z)``, exactly, layer by layer in reverse order."""
@@ -269,13 +294,19 @@ class AffineCouplingFlow(_Flow):
         return z
 
 
+@contract(
+    flow=Instance(nn.Module), steps=Int(low=1), lr=Real(low=0, low_open=True)
+)
 def fit_flow(flow, sample_batch, steps, *, lr=5e-3):
     """Maximum likelihood: ``steps`` Adam updates on ``-mean log p(x)``, the learning rate decayed to 0 on a cosine.
 
     ``sample_batch()`` returns the next batch (n, d). Leaves ``flow`` in eval mode and
     returns the training losses, one per step.
     """
-    v.number("steps", steps, low=1, integer=True)
+    if not callable(sample_batch):
+        raise TypeError(
+            f"sample_batch must be callable, got {type(sample_batch).__name__}"
+        )
     optimizer = torch.optim.Adam(
         flow.parameters(), lr=lr, fused=True
     )  # one kernel for all parameters
@@ -293,6 +324,11 @@ def fit_flow(flow, sample_batch, steps, *, lr=5e-3):
     return torch.tensor(losses)
 
 
+@contract(
+    lim=Real(low=0, low_open=True),
+    n=Int(low=1),
+    dtype=Instance(torch.dtype),
+)
 @torch.no_grad()
 def log_density_grid(log_prob, lim=3.0, n=120, dtype=torch.float64):
     """``(xs, log p)`` on an ``n`` x ``n`` grid over ``[-lim, lim]^2``: ``log p[i, j]`` is at ``(xs[j], xs[i])``.
@@ -300,6 +336,12 @@ def log_density_grid(log_prob, lim=3.0, n=120, dtype=torch.float64):
     ``log_prob`` maps points (m, 2) to log-densities (m,): a flow's ``log_prob`` or a
     true density such as :func:`nnbook.data.toy2d_log_density`.
     """
+    if not callable(log_prob):
+        raise TypeError(
+            f"log_prob must be callable, got {type(log_prob).__name__}"
+        )
+    if not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point dtype, got {dtype}")
     xs = torch.linspace(-lim, lim, n, dtype=dtype)
     grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(
         -1, 2

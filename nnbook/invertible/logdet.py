@@ -15,7 +15,11 @@ vector-Jacobian products, so :math:`J` is never formed.
 
 from __future__ import annotations
 
+import math
+
 import torch
+
+from nnbook.contract import Choice, Flag, Instance, Int, Real, Tensor, contract
 
 __all__ = [
     "exact_logdet",
@@ -26,18 +30,55 @@ __all__ = [
 ]
 
 
-def _check(g, x):
-    if x.ndim != 2:
+#: Where the probes come from.
+PROBES = Choice("gaussian", "rademacher")
+
+
+def _refuse_expansion(g, x):
+    """What no spec states: ``g`` is a callable contraction, ``x`` is finite.
+
+    ``g`` is refused where it declares a bound of 1 or more (see
+    :func:`_lipschitz_bound`); a ``g`` that declares none is caught by
+    :func:`_refuse_growth` as the series runs.
+    """
+    if not callable(g):
+        raise TypeError(f"g must be callable, got {type(g).__name__}")
+    bound = _lipschitz_bound(g)
+    if bound is not None and bound >= 1:
         raise ValueError(
-            f"x must have shape (batch, dim), got {tuple(x.shape)}"
+            f"g must have Lip(g) < 1 for the series to converge; its spectrally "
+            f"normalized layers allow up to {bound:.3g}"
         )
     if not torch.isfinite(x).all():
         raise ValueError("x contains NaN or inf")
 
 
+def _lipschitz_bound(g):
+    """The bound on Lip(g) that ``g`` declares, or None where it declares none.
+
+    A block's ``lipschitz`` attribute, or the product of the coefficients of the
+    spectrally normalized layers inside a module. A plain function declares nothing,
+    and then nothing stops a series that diverges.
+    """
+    if isinstance(getattr(g, "lipschitz", None), float | int):
+        return float(g.lipschitz)
+    if isinstance(g, torch.nn.Module):
+        from nnbook.invertible.spectral import (
+            SpectralNormConv2d,
+            SpectralNormLinear,
+        )
+
+        kinds = SpectralNormLinear | SpectralNormConv2d
+        coeffs = [m.coeff for m in g.modules() if isinstance(m, kinds)]
+        if coeffs:
+            return math.prod(coeffs)
+    return None
+
+
+@contract(x=Tensor("N", "D"))
 def exact_logdet(g, x):
     """``log|det(I + J_g(x))|`` for every row of ``x`` (n, d), from the full Jacobian: small d only."""
-    _check(g, x)
+    _refuse_expansion(g, x)
     x = x.detach().requires_grad_() if not x.requires_grad else x
     with torch.enable_grad():
         out = g(x)
@@ -50,12 +91,23 @@ def exact_logdet(g, x):
     return torch.linalg.slogdet(eye + J)[1]
 
 
+@contract(
+    "eq-ir-hutchinson",
+    x=Tensor("N", "D"),
+    v=Tensor(like="x"),
+    n_terms=Int(low=1),
+    create_graph=Flag(),
+    out=Tensor(like="x", optional=True),
+)
 def trace_terms(g, x, v, n_terms, create_graph=False, out=None):
     """``[v^T J v, v^T J^2 v, ..., v^T J^n v]`` per row of ``x``, by ``n`` vector-Jacobian products.
 
     Each is a Hutchinson sample of ``tr(J^k)`` when ``v`` has mean 0 and identity covariance.
+    Implements :eq:`eq-ir-hutchinson`.
     ``out`` is ``g(x)`` when the caller has computed it already (``x`` then requires grad).
     """
+    if not callable(g):
+        raise TypeError(f"g must be callable, got {type(g).__name__}")
     if out is not None and not x.requires_grad:
         raise ValueError("x must require grad when out = g(x) is given")
     x = x if x.requires_grad else x.detach().requires_grad_()
@@ -63,27 +115,62 @@ def trace_terms(g, x, v, n_terms, create_graph=False, out=None):
         out = g(x) if out is None else out
         w, terms = v, []
         for _ in range(n_terms):
+            before = w.detach().norm(dim=1)
             w = torch.autograd.grad(
                 out, x, w, create_graph=create_graph, retain_graph=True
             )[0]
+            _refuse_growth(before, w.detach().norm(dim=1))
             terms.append((w * v).sum(dim=1))
     return terms
 
 
+#: How much a Jacobian may lengthen a vector before the series is refused.
+GROWTH_LIMIT = 1.1
+
+
+def _refuse_growth(before, after):
+    """Refuse a ``g`` whose Jacobian clearly lengthens a vector: then Lip(g) > 1.
+
+    Where Lip(g) < 1, every product :math:`w^\top J` is shorter than :math:`w`. A
+    spectrally normalized layer during training can exceed its bound by a little,
+    since one power-iteration step per update lags behind the weights; that is left
+    to the caller. What is refused is a clear expansion, by more than
+    :data:`GROWTH_LIMIT`, where the series cannot converge. This is a guard against
+    misuse, not a certificate that the series converges.
+    """
+    grew = after > before * GROWTH_LIMIT
+    if grew.any():
+        n = int(grew.nonzero()[0, 0])
+        ratio = (after[n] / before[n]).item()
+        raise ValueError(
+            f"g must have Lip(g) < 1 for the series to converge, but its Jacobian "
+            f"at row {n} of x lengthens a vector by a factor of {ratio:.3g}"
+        )
+
+
 def _probe(x, generator, kind):
+    """A probe shaped like ``x``: Gaussian, or Rademacher (signs +-1)."""
     if kind == "gaussian":
         return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(
             x.device
         )
-    if kind == "rademacher":
-        return (
-            (torch.randint(0, 2, x.shape, generator=generator) * 2 - 1)
-            .to(x.dtype)
-            .to(x.device)
-        )
-    raise ValueError(f"probe must be 'gaussian' or 'rademacher', got {kind!r}")
+    return (
+        (torch.randint(0, 2, x.shape, generator=generator) * 2 - 1)
+        .to(x.dtype)
+        .to(x.device)
+    )
 
 
+@contract(
+    "eq-ir-logdet-series",
+    x=Tensor("N", "D"),
+    n_terms=Int(low=1),
+    n_samples=Int(low=1),
+    probe=PROBES,
+    generator=Instance(torch.Generator, optional=True),
+    create_graph=Flag(),
+    out=Tensor(like="x", optional=True),
+)
 def power_series_logdet(
     g,
     x,
@@ -97,10 +184,11 @@ def power_series_logdet(
 ):
     """The power series truncated after ``n_terms``, traces by Hutchinson with ``n_samples`` probes per row.
 
-    Biased: the truncation error is not zero in expectation. ``out`` is passed on to
-    :func:`trace_terms`.
+    Implements :eq:`eq-ir-logdet-series`. Biased: the truncation error is not zero in
+    expectation. ``out`` is passed on to :func:`trace_terms`. ``g`` must be a
+    contraction where it declares a bound (see ``_lipschitz_bound``).
     """
-    _check(g, x)
+    _refuse_expansion(g, x)
     total = 0.0
     for _ in range(n_samples):
         v = _probe(x, generator, probe)
@@ -111,6 +199,16 @@ def power_series_logdet(
     return total / n_samples
 
 
+@contract(
+    "eq-ir-roulette",
+    x=Tensor("N", "D"),
+    p=Real(low=0, high=1, low_open=True, high_open=True),
+    exact_terms=Int(low=0),
+    probe=PROBES,
+    generator=Instance(torch.Generator, optional=True),
+    create_graph=Flag(),
+    out=Tensor(like="x", optional=True),
+)
 def russian_roulette_logdet(
     g,
     x,
@@ -126,13 +224,11 @@ def russian_roulette_logdet(
 
     The series is cut after :math:`n = \text{exact\_terms} + N` terms, :math:`N \sim \mathrm{Geometric}(p)`
     on {0, 1, ...}, and term :math:`k` is divided by :math:`P(n \ge k)`, so that the
-    expectation over :math:`N` is the whole series (equation :eq:`eq-ir-roulette`).
+    expectation over :math:`N` is the whole series. Implements :eq:`eq-ir-roulette`.
     The expected number of terms is ``exact_terms + (1 - p) / p``. ``out`` is passed on
     to :func:`trace_terms`. Returns ``(estimate per row, number of terms used)``.
     """
-    _check(g, x)
-    if not 0 < p < 1:
-        raise ValueError(f"p must be in (0, 1), got {p!r}")
+    _refuse_expansion(g, x)
     u = torch.rand(1, generator=generator, dtype=torch.float64).item()
     extra = int(
         torch.log(torch.tensor(u)) // torch.log(torch.tensor(1 - p))
@@ -149,6 +245,13 @@ def russian_roulette_logdet(
     return estimate, n_terms
 
 
+@contract(
+    "eq-ir-neumann",
+    x=Tensor("N", "D"),
+    n_terms=Int(low=1),
+    probe=PROBES,
+    generator=Instance(torch.Generator, optional=True),
+)
 def neumann_gradient_surrogate(
     g, x, n_terms=10, *, probe="gaussian", generator=None
 ):
@@ -157,9 +260,9 @@ def neumann_gradient_surrogate(
     :math:`\nabla_\theta \log\det(I + J) = \operatorname{tr}\bigl((I + J)^{-1} \partial_\theta J\bigr)`, and
     :math:`(I + J)^{-1} = \sum_k (-J)^k` (a Neumann series). The surrogate is
     :math:`w^\top J v` with :math:`w^\top = v^\top \sum_{k < n} (-J)^k` computed without a graph,
-    so memory does not grow with the number of terms (equation :eq:`eq-ir-neumann`).
+    so memory does not grow with the number of terms. Implements :eq:`eq-ir-neumann`.
     """
-    _check(g, x)
+    _refuse_expansion(g, x)
     v = _probe(x, generator, probe)
     x = x if x.requires_grad else x.detach().requires_grad_()
     with torch.enable_grad():
@@ -171,3 +274,56 @@ def neumann_gradient_surrogate(
         return (
             torch.autograd.grad(out, x, acc.detach(), create_graph=True)[0] * v
         ).sum(dim=1)
+
+
+@contract("eq-ir-logdet-series", traces=Tensor("K", ...))
+def series_from_traces(traces):
+    r"""The power series of :math:`\log\det(I + J)` cut after as many terms as ``traces`` has.
+
+    ``traces`` (n_terms, ...) holds :math:`\operatorname{tr}(J^k)`, or Hutchinson samples of
+    it, for :math:`k = 1, \dots, n`; returns
+    :math:`\sum_{k=1}^{n} \frac{(-1)^{k+1}}{k} \operatorname{tr}(J^k)`, of shape
+    ``traces.shape[1:]``. Implements :eq:`eq-ir-logdet-series`.
+    """
+    k = torch.arange(1, len(traces) + 1, dtype=traces.dtype)
+    coefficients = (-1.0) ** (k + 1) / k
+    return torch.tensordot(coefficients, traces, dims=1)
+
+
+@contract(
+    "eq-ir-roulette",
+    traces=Tensor("K", ...),
+    n_extra=Int(low=0),
+    p=Real(low=0, high=1, low_open=True, high_open=True),
+    exact_terms=Int(low=0),
+)
+def roulette_from_traces(traces, n_extra, *, p=0.5, exact_terms=2):
+    r"""The Russian-roulette estimate of :math:`\log\det(I + J)` for a drawn number of extra terms.
+
+    ``traces`` (K, ...) holds Hutchinson samples of :math:`\operatorname{tr}(J^k)`,
+    :math:`k = 1, \dots, K`, with :math:`K \ge` ``exact_terms + n_extra``; ``n_extra`` is
+    the draw :math:`N` of a geometric distribution on {0, 1, ...} with
+    :math:`P(N \ge j) = (1 - p)^j`. Term :math:`k` of the series is kept when
+    :math:`k \le` ``exact_terms + n_extra`` and divided by the probability that it is kept
+    (the sum of :func:`russian_roulette_logdet`, which draws :math:`N` and the probe
+    itself; this function takes N and the traces as given). Implements
+    :eq:`eq-ir-roulette`.
+    """
+    n_terms = exact_terms + n_extra
+    if n_terms > len(traces):
+        raise ValueError(
+            f"n_extra must leave exact_terms + n_extra <= K = {len(traces)} "
+            f"traces, got n_extra = {n_extra}, exact_terms = {exact_terms}"
+        )
+    k = torch.arange(1, n_terms + 1, dtype=traces.dtype)
+    # term k is kept when N >= k - exact_terms
+    survival = (1 - p) ** torch.clamp(k - exact_terms, min=0)
+    return series_from_traces(traces[:n_terms] / _expand(survival, traces))
+
+
+def _expand(weights, traces):
+    """``weights`` (K,) shaped to divide ``traces`` (K, ...) term by term."""
+    return weights.reshape(-1, *([1] * (traces.ndim - 1)))
+
+
+__all__ += ["roulette_from_traces", "series_from_traces"]

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnbook.contract import Flag, Int, Real, Tensor, contract
+
 __all__ = [
     "SpectralNormConv2d",
     "SpectralNormLinear",
@@ -25,27 +27,39 @@ __all__ = [
 ]
 
 
+#: The bound :math:`c` of a spectrally normalized layer: in (0, 1).
+COEFF = Real(low=0, high=1, low_open=True, high_open=True)
+
+
+@contract(coeff=COEFF)
 def check_coeff(coeff):
-    """``coeff`` as a float in (0, 1), or a ValueError naming it."""
-    if (
-        isinstance(coeff, bool)
-        or not isinstance(coeff, int | float)
-        or not 0 < coeff < 1
-    ):
-        raise ValueError(f"coeff must be in (0, 1), got {coeff!r}")
+    """``coeff`` as a float, once its contract has found it in (0, 1)."""
     return float(coeff)
 
 
+@contract(W=Tensor("m", "n"), u=Tensor("m"), n_iter=Int(low=1))
 def power_iteration(W, u, n_iter=1):
     """``n_iter`` steps of power iteration on ``W`` (m, n) from ``u`` (m,); returns ``(sigma, u, v)``."""
-    if W.ndim != 2 or u.shape != (W.shape[0],):
-        raise ValueError(
-            f"W must be 2-D and u of shape ({W.shape[0]},), got {tuple(W.shape)} and {tuple(u.shape)}"
-        )
     for _ in range(n_iter):
         v = F.normalize(W.T @ u, dim=0)
         u = F.normalize(W @ v, dim=0)
     return u @ W @ v, u, v
+
+
+def _image_size(name, size):
+    """``size`` as a tuple ``(H, W)``, each entry an int >= 1.
+
+    No spec states a pair of sizes, so each entry goes through :class:`Int`'s check.
+    """
+    if not isinstance(size, tuple | list):
+        raise TypeError(
+            f"{name} must be a pair (H, W), got {type(size).__name__}"
+        )
+    if len(size) != 2:
+        raise ValueError(f"{name} must be a pair (H, W), got {size!r}")
+    return tuple(
+        Int(low=1).check(f"{name}[{i}]", s, {}, {}) for i, s in enumerate(size)
+    )
 
 
 class _SpectralNorm(nn.Module):
@@ -53,19 +67,15 @@ class _SpectralNorm(nn.Module):
 
     def __init__(self, coeff, n_power_iter):
         super().__init__()
-        self.coeff = check_coeff(coeff)
-        if (
-            isinstance(n_power_iter, bool)
-            or not isinstance(n_power_iter, int)
-            or n_power_iter < 1
-        ):
-            raise ValueError(
-                f"n_power_iter must be an int >= 1, got {n_power_iter!r}"
-            )
+        self.coeff = float(coeff)
         self.n_power_iter = n_power_iter
 
+    @contract("eq-ir-spectral")
     def normalized_weight(self):
-        """The weight divided by ``max(1, sigma_hat / coeff)``; updates the estimate in training mode."""
+        """The weight divided by ``max(1, sigma_hat / coeff)``; updates the estimate in training mode.
+
+        Implements :eq:`eq-ir-spectral`.
+        """
         sigma = self.sigma()
         return self.weight / torch.clamp(sigma / self.coeff, min=1.0)
 
@@ -83,6 +93,13 @@ class SpectralNormLinear(_SpectralNorm):
         between calls, so one step per update is enough to track the weights.
     """
 
+    @contract(
+        in_features=Int(low=1),
+        out_features=Int(low=1),
+        coeff=COEFF,
+        n_power_iter=Int(low=1),
+        bias=Flag(),
+    )
     def __init__(
         self, in_features, out_features, coeff=0.9, n_power_iter=1, bias=True
     ):
@@ -107,6 +124,9 @@ class SpectralNormLinear(_SpectralNorm):
             u @ self.weight @ v
         )  # differentiable in the weight, as in Miyato et al.
 
+    @contract(
+        x=Tensor(None, ...), bind=lambda self: {"dtype": self.weight.dtype}
+    )
     def forward(self, x):
         """The layer applied to ``x`` of shape (..., in_features), with the normalized weight."""
         if x.shape[-1] != self.weight.shape[1]:
@@ -124,6 +144,13 @@ class SpectralNormConv2d(_SpectralNorm):
     for :math:`W^\\top`, on inputs of shape ``(1, in_channels, *input_size)``.
     """
 
+    @contract(
+        in_channels=Int(low=1),
+        out_channels=Int(low=1),
+        kernel_size=Int(low=1),
+        coeff=COEFF,
+        n_power_iter=Int(low=1),
+    )
     def __init__(
         self,
         in_channels,
@@ -146,13 +173,24 @@ class SpectralNormConv2d(_SpectralNorm):
             layer.bias,
             kernel_size // 2,
         )
-        self.input_size = tuple(input_size)
+        self.input_size = _image_size("input_size", input_size)
         self.register_buffer(
             "u",
             F.normalize(
                 torch.randn(1, out_channels, *self.input_size).flatten(), dim=0
             ),
         )
+
+    def _sizes(self):
+        """The sizes (and dtype) of the inputs the layer takes, by name."""
+        height, width = self.input_size
+        C_in = self.weight.shape[1]
+        return {
+            "C_in": C_in,
+            "H": height,
+            "W": width,
+            "dtype": self.weight.dtype,
+        }
 
     def _forward_op(self, v):
         return F.conv2d(v, self.weight, padding=self.padding)
@@ -180,17 +218,9 @@ class SpectralNormConv2d(_SpectralNorm):
             )
         return (u * self._forward_op(v)).sum()
 
+    @contract(x=Tensor("N", "C_in", "H", "W"), bind=lambda self: self._sizes())
     def forward(self, x):
         """The convolution of ``x`` (N, C_in, H, W) with the normalized kernel."""
-        if (
-            x.ndim != 4
-            or x.shape[1] != self.weight.shape[1]
-            or tuple(x.shape[2:]) != self.input_size
-        ):
-            raise ValueError(
-                f"x must have shape (N, {self.weight.shape[1]}, {self.input_size[0]}, "
-                f"{self.input_size[1]}), got {tuple(x.shape)}"
-            )
         return F.conv2d(
             x, self.normalized_weight(), self.bias, padding=self.padding
         )

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import torch
 
-from nnbook import _validate as v
+from nnbook.contract import Int, Methods, Real, Reals, Tensor, contract
 
 __all__ = ["quadratic", "rosenbrock", "saddle", "trajectory"]
 
 
+@contract(
+    "eq-opt-quadratic",
+    theta=Tensor(..., 2),
+    scales=Reals(2, low=0, low_open=True),
+)
 def quadratic(theta, scales=(1.0, 10.0)):
     r"""An ill-conditioned bowl. Implements :eq:`eq-opt-quadratic`.
 
@@ -27,6 +32,7 @@ def quadratic(theta, scales=(1.0, 10.0)):
     return 0.5 * (l1 * theta[..., 0] ** 2 + l2 * theta[..., 1] ** 2)
 
 
+@contract("eq-opt-rosenbrock", theta=Tensor(..., 2), a=Real(), b=Real(low=0))
 def rosenbrock(theta, a=1.0, b=100.0):
     r"""Rosenbrock's banana-shaped valley. Implements :eq:`eq-opt-rosenbrock`.
 
@@ -38,6 +44,7 @@ def rosenbrock(theta, a=1.0, b=100.0):
     return (a - x) ** 2 + b * (y - x**2) ** 2
 
 
+@contract("eq-opt-saddle", theta=Tensor(..., 2))
 def saddle(theta):
     r"""A saddle point at the origin, with a way down. Implements :eq:`eq-opt-saddle`.
 
@@ -51,6 +58,12 @@ def saddle(theta):
     return x**2 - y**2 + 0.25 * y**4
 
 
+@contract(
+    make_optimizer=Methods(),
+    loss=Methods(),
+    start=Reals(2),
+    steps=Int(low=0),
+)
 def trajectory(make_optimizer, loss, start, steps):
     """The points an optimizer visits, minimizing ``loss`` from ``start``.
 
@@ -68,12 +81,7 @@ def trajectory(make_optimizer, loss, start, steps):
     Tensor of shape (steps + 1, 2)
         The starting point and the point after every step, in float64.
     """
-    v.number("steps", steps, low=0, integer=True)
     theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    if theta.shape != (2,):
-        raise ValueError(
-            f"start must hold 2 coordinates, got shape {tuple(theta.shape)}"
-        )
     optimizer = make_optimizer([theta])
     path = [theta.detach().clone()]
     for _ in range(steps):

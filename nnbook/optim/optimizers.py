@@ -12,7 +12,7 @@ import copy
 
 import torch
 
-from nnbook import _validate as v
+from nnbook.contract import contract
 from nnbook.optim import rules
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSprop"]
@@ -113,18 +113,12 @@ class Optimizer:
         }
 
 
-def _check_common(lr, weight_decay, eps=None):
-    v.number("lr", lr, low=0)
-    v.number("weight_decay", weight_decay, low=0)
-    if eps is not None:
-        v.number("eps", eps, low=0, low_open=True)
-
-
 class SGD(Optimizer):
     """Gradient descent with optional (Nesterov) momentum: :func:`~nnbook.optim.rules.sgd_update`."""
 
     rule = staticmethod(rules.sgd_update)
 
+    @contract(**rules.SGD)
     def __init__(
         self,
         params,
@@ -134,9 +128,6 @@ class SGD(Optimizer):
         nesterov=False,
         weight_decay=0.0,
     ):
-        _check_common(lr, weight_decay)
-        v.number("momentum", momentum, low=0)
-        v.number("dampening", dampening, low=0, high=1)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 f"nesterov requires momentum > 0 and dampening = 0, got momentum={momentum}, "
@@ -157,11 +148,10 @@ class Adagrad(Optimizer):
 
     rule = staticmethod(rules.adagrad_update)
 
+    @contract(**rules.ADAGRAD)
     def __init__(
         self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10
     ):
-        _check_common(lr, weight_decay, eps)
-        v.number("lr_decay", lr_decay, low=0)
         super().__init__(
             params,
             dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps),
@@ -173,6 +163,7 @@ class RMSprop(Optimizer):
 
     rule = staticmethod(rules.rmsprop_update)
 
+    @contract(**rules.RMSPROP)
     def __init__(
         self,
         params,
@@ -183,9 +174,6 @@ class RMSprop(Optimizer):
         momentum=0.0,
         centered=False,
     ):
-        _check_common(lr, weight_decay, eps)
-        v.number("alpha", alpha, low=0, high=1)
-        v.number("momentum", momentum, low=0)
         defaults = dict(
             lr=lr,
             alpha=alpha,
@@ -202,9 +190,8 @@ class Adadelta(Optimizer):
 
     rule = staticmethod(rules.adadelta_update)
 
+    @contract(**rules.ADADELTA)
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
-        _check_common(lr, weight_decay, eps)
-        v.number("rho", rho, low=0, high=1)
         super().__init__(
             params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
         )
@@ -215,16 +202,10 @@ class Adam(Optimizer):
 
     rule = staticmethod(rules.adam_update)
 
+    @contract(**rules.ADAM)
     def __init__(
         self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
     ):
-        _check_common(lr, weight_decay, eps)
-        if not isinstance(betas, tuple | list) or len(betas) != 2:
-            raise TypeError(
-                f"betas must be a pair (beta1, beta2), got {betas!r}"
-            )
-        for i, beta in enumerate(betas):
-            v.number(f"betas[{i}]", beta, low=0, high=1, high_open=True)
         super().__init__(
             params,
             dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay),

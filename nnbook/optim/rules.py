@@ -13,15 +13,53 @@ from __future__ import annotations
 
 import torch
 
+from nnbook.contract import Flag, Instance, Real, Reals, Tensor, contract
+
 __all__ = [
     "adadelta_update",
     "adagrad_update",
     "adam_update",
+    "adamw_update",
     "rmsprop_update",
     "sgd_update",
 ]
 
+#: The hyperparameters the rules share, declared once; the optimizers use them too.
+LR = Real(low=0)
+DECAY = Real(low=0)
+EPS = Real(low=0, low_open=True)
+AVERAGING = Real(low=0, high=1)
+BETAS = Reals(2, low=0, high=1, high_open=True)
+#: The hyperparameters of each rule; its optimizer class in
+#: :mod:`nnbook.optim.optimizers` checks the same ones when it is built.
+SGD = dict(
+    lr=LR,
+    momentum=DECAY,
+    dampening=AVERAGING,
+    nesterov=Flag(),
+    weight_decay=DECAY,
+)
+ADAGRAD = dict(lr=LR, lr_decay=DECAY, weight_decay=DECAY, eps=EPS)
+RMSPROP = dict(
+    lr=LR,
+    alpha=AVERAGING,
+    eps=EPS,
+    weight_decay=DECAY,
+    momentum=DECAY,
+    centered=Flag(),
+)
+ADADELTA = dict(lr=LR, rho=AVERAGING, eps=EPS, weight_decay=DECAY)
+ADAM = dict(lr=LR, betas=BETAS, eps=EPS, weight_decay=DECAY)
+#: The parameter, its gradient and its state, as every rule takes them.
+TENSORS = dict(p=Tensor(), grad=Tensor(like="p"), state=Instance(dict))
 
+
+@contract(
+    "eq-opt-gd",
+    **TENSORS,
+    **SGD,
+    reference="torch.optim.SGD",
+)
 def sgd_update(
     p,
     grad,
@@ -65,6 +103,12 @@ def sgd_update(
     p.add_(grad, alpha=-lr)
 
 
+@contract(
+    "eq-opt-adagrad",
+    **TENSORS,
+    **ADAGRAD,
+    reference="torch.optim.Adagrad",
+)
 def adagrad_update(
     p, grad, state, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10
 ):
@@ -91,6 +135,12 @@ def adagrad_update(
     p.addcdiv_(grad, G.sqrt().add_(eps), value=-eta_t)
 
 
+@contract(
+    "eq-opt-rmsprop",
+    **TENSORS,
+    **RMSPROP,
+    reference="torch.optim.RMSprop",
+)
 def rmsprop_update(
     p,
     grad,
@@ -137,6 +187,12 @@ def rmsprop_update(
         p.addcdiv_(grad, rms, value=-lr)
 
 
+@contract(
+    "eq-opt-adadelta",
+    **TENSORS,
+    **ADADELTA,
+    reference="torch.optim.Adadelta",
+)
 def adadelta_update(
     p, grad, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0
 ):
@@ -167,6 +223,12 @@ def adadelta_update(
     p.add_(delta, alpha=-lr)
 
 
+@contract(
+    "eq-opt-adam",
+    **TENSORS,
+    **ADAM,
+    reference="torch.optim.Adam",
+)
 def adam_update(
     p, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
 ):
@@ -192,7 +254,31 @@ def adam_update(
     beta1, beta2 = betas
     m.mul_(beta1).add_(grad, alpha=1 - beta1)  # m_t
     v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v_t
-    denominator = (v / (1 - beta2**t)).sqrt_().add_(eps)  # sqrt(v_hat) + eps
-    p.addcdiv_(
-        m, denominator, value=-lr / (1 - beta1**t)
-    )  # m_hat = m_t / (1 - beta1^t)
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    p.addcdiv_(m_hat, v_hat.sqrt().add_(eps), value=-lr)
+
+
+@contract(
+    **TENSORS,
+    **ADAM,
+    reference="torch.optim.AdamW",
+)
+def adamw_update(
+    p, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2
+):
+    r"""AdamW: Adam with weight decay decoupled from the gradient, as ``torch.optim.AdamW``.
+
+    .. math::
+        \begin{aligned}
+        & \Theta' = (1 - \eta\lambda)\, \Theta_{t-1} \\
+        & \Theta_t = \Theta' - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
+        \end{aligned}
+
+    with :math:`\hat m_t, \hat v_t` computed from the gradient alone, exactly as in
+    :func:`adam_update` with no weight decay. The decay shrinks every weight by the same
+    factor, whatever its gradient history; Adam's ``weight_decay`` instead adds
+    :math:`\lambda\,\Theta` to the gradient, where the adaptive denominator rescales it.
+    """
+    p.mul_(1 - lr * weight_decay)
+    adam_update(p, grad, state, lr=lr, betas=betas, eps=eps)

@@ -6,7 +6,7 @@ of every parameter group. Implements :eq:`eq-opt-decay`.
 
 from __future__ import annotations
 
-from nnbook import _validate as v
+from nnbook.contract import Int, Real, contract
 
 __all__ = ["ExponentialLR", "LRScheduler", "StepLR"]
 
@@ -57,8 +57,9 @@ class LRScheduler:
 class ExponentialLR(LRScheduler):
     r"""Exponential decay: :math:`\eta_e = \eta_0\, \gamma^{e}`. Implements :eq:`eq-opt-decay`."""
 
+    @contract("eq-opt-decay", gamma=Real(low=0, low_open=True))
     def __init__(self, optimizer, gamma):
-        self.gamma = v.number("gamma", gamma, low=0, low_open=True)
+        self.gamma = gamma
         super().__init__(optimizer)
 
     def lr_at(self, base_lr, epoch):
@@ -68,9 +69,9 @@ class ExponentialLR(LRScheduler):
 class StepLR(LRScheduler):
     r"""Step decay: :math:`\eta_e = \eta_0\, \gamma^{\lfloor e / s \rfloor}`, a drop every ``step_size`` epochs."""
 
+    @contract(step_size=Int(low=1), gamma=Real(low=0, low_open=True))
     def __init__(self, optimizer, step_size, gamma=0.1):
-        self.step_size = v.number("step_size", step_size, low=1, integer=True)
-        self.gamma = v.number("gamma", gamma, low=0, low_open=True)
+        self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer)
 
     def lr_at(self, base_lr, epoch):

@@ -1,0 +1,52 @@
+"""Samples for the contracts of nnbook.optim: the rules need a parameter and a state."""
+
+from helpers import randn
+
+P = randn(3, 2, seed=1)
+
+
+def _rule():
+    return (P.clone(), randn(3, 2, seed=2), {}), {"lr": 0.1}
+
+
+def _adam_like():
+    return (P.clone(), randn(3, 2, seed=2), {}), {}
+
+
+def _optimizer():
+    return ([P.clone().requires_grad_()],), {}
+
+
+def _scheduler(*args):
+    def sample():
+        from nnbook import optim
+
+        return (optim.SGD([P.clone().requires_grad_()], lr=0.1), *args), {}
+
+    return sample
+
+
+def _trajectory():
+    from nnbook import optim
+    from nnbook.optim.landscapes import quadratic
+
+    return (lambda ps: optim.SGD(ps, lr=0.1), quadratic, (1.0, 1.0), 3), {}
+
+
+SAMPLES = {
+    "nnbook.optim.schedules.ExponentialLR.__init__": _scheduler(0.9),
+    "nnbook.optim.schedules.StepLR.__init__": _scheduler(2),
+    "nnbook.optim.landscapes.trajectory": _trajectory,
+    "nnbook.optim.rules.sgd_update": _rule,
+    "nnbook.optim.rules.adagrad_update": _rule,
+    "nnbook.optim.rules.rmsprop_update": _rule,
+    "nnbook.optim.rules.adadelta_update": _adam_like,
+    "nnbook.optim.rules.adam_update": _adam_like,
+    "nnbook.optim.rules.adamw_update": _adam_like,
+    **{
+        f"nnbook.optim.optimizers.{name}.__init__": _optimizer
+        for name in ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam")
+    },
+}
+
+REFERENCES = {}

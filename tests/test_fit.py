@@ -1,0 +1,192 @@
+"""nnbook.train.fit: a hand-written loop reproduced bit for bit, and its hooks."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nnbook import optim
+from nnbook.data import digits
+from nnbook.feedforward import (
+    MLP,
+    softmax_cross_entropy_backward,
+    softmax_cross_entropy_forward,
+)
+from nnbook.train import accuracy, batches, fit, predict
+
+pytestmark = pytest.mark.fnn
+
+F64 = torch.float64
+
+
+@pytest.fixture(scope="module")
+def small():
+    data = digits(dtype=F64)
+    return data.X_train[:192], data.y_train[:192], (data.X_test[:96], data.y_test[:96])
+
+
+def _net(seed=0, sizes=(64, 16, 10)):
+    return MLP(list(sizes), generator=torch.Generator().manual_seed(seed), dtype=F64)
+
+
+def _by_hand(net, X, y, epochs, lr, batch_size, g, test, optimizer=None):
+    """The loop the notebooks used to write: losses and test accuracies per epoch."""
+    losses = [F.cross_entropy(predict(net, X), y).item()]
+    accs = [accuracy(predict(net, test[0]), test[1])]
+    for _ in range(epochs):
+        for idx in batches(len(X), batch_size, generator=g, drop_last=True):
+            _, cache = softmax_cross_entropy_forward(net.forward(X[idx]), y[idx])
+            net.backward(softmax_cross_entropy_backward(cache), input_grad=False)
+            if optimizer is not None:
+                optimizer.step()
+                continue
+            with torch.no_grad():
+                for p in net.parameters():
+                    p -= lr * p.grad
+        losses.append(F.cross_entropy(predict(net, X), y).item())
+        accs.append(accuracy(predict(net, test[0]), test[1]))
+    return losses, accs
+
+
+def test_fit_is_bit_identical_to_a_hand_written_loop(small):
+    X, y, test = small
+    losses, accs = _by_hand(_net(), X, y, 3, 0.3, 32, torch.Generator().manual_seed(1), test)
+    history = fit(_net(), X, y, epochs=3, lr=0.3, batch_size=32, test=test,
+                  generator=torch.Generator().manual_seed(1), progress=False)  # fmt: skip
+    assert history.train_loss == losses  # exact, not close
+    assert history.test_accuracy == accs
+    assert history.epoch == [0, 1, 2, 3] and len(history.seconds) == 4
+    assert len(history.test_loss) == 4 and losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("make", [optim.Adam, torch.optim.Adam])
+def test_fit_with_an_optimizer_is_bit_identical_to_a_hand_written_loop(small, make):
+    X, y, test = small
+    a, b = _net(), _net()
+    losses, _ = _by_hand(a, X, y, 2, None, 32, torch.Generator().manual_seed(2), test,
+                         optimizer=make(a.parameters(), lr=1e-2))  # fmt: skip
+    history = fit(b, X, y, epochs=2, batch_size=32, optimizer=make(b.parameters(), lr=1e-2),
+                  generator=torch.Generator().manual_seed(2), progress=False)  # fmt: skip
+    assert history.train_loss == losses
+    assert history.test_loss == [] and history.test_accuracy == []
+
+
+def test_a_torch_scheduler_steps_once_per_epoch(small):
+    X, y, _ = small
+    net = torch.nn.Sequential(torch.nn.Linear(64, 10)).double()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.1)
+    rates = []
+
+    def record_lr(epoch, history):
+        rates.append(optimizer.param_groups[0]["lr"])
+
+    fit(net, X, y, epochs=5, batch_size=32, optimizer=optimizer, scheduler=scheduler,
+        callbacks=[record_lr], progress=False)  # fmt: skip
+    torch.testing.assert_close(rates, [0.5, 0.05, 0.05, 0.005, 0.005])
+    assert scheduler.last_epoch == 5
+
+
+def test_an_nnbook_scheduler_steps_once_per_epoch(small):
+    X, y, _ = small
+    net = _net()
+    optimizer = optim.SGD(net.parameters(), lr=0.5)
+    scheduler = optim.ExponentialLR(optimizer, gamma=0.5)
+    fit(net, X, y, epochs=3, optimizer=optimizer, scheduler=scheduler, progress=False)
+    assert scheduler.get_last_lr() == [0.5 * 0.5**3]
+
+
+def test_a_callback_stops_training_early(small):
+    X, y, test = small
+    calls = []
+
+    def patience(epoch, history):  # stop once the test loss rose for one epoch
+        calls.append(epoch)
+        return history.test_loss[-1] > history.test_loss[-2]
+
+    def every_epoch(epoch, history):
+        calls.append(-epoch)
+
+    history = fit(_net(), X, y, epochs=40, lr=2.0, batch_size=16, test=test,
+                  callbacks=(patience, every_epoch), progress=False,
+                  generator=torch.Generator().manual_seed(0))  # fmt: skip
+    stopped = history.epoch[-1]
+    assert 1 <= stopped < 40, "the test loss should rise before 40 epochs at this rate"
+    assert history.test_loss[-1] > history.test_loss[-2]
+    falls = zip(history.test_loss[:-2], history.test_loss[1:-1], strict=True)
+    assert all(after <= before for before, after in falls), "no earlier rise"
+    # every callback ran once per epoch, the stopping epoch included
+    assert calls == [e * s for e in range(1, stopped + 1) for s in (1, -1)]
+    assert len(history.train_loss) == len(history.seconds) == stopped + 1
+
+
+def test_a_custom_loss_trains_a_regression(small):
+    X, _, _ = small
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(64, 2, generator=g, dtype=F64)
+    Y = X @ w
+    net = _net(sizes=(64, 2))
+    test = (X[:32], Y[:32])
+    history = fit(net, X, Y, epochs=30, lr=0.01, batch_size=16, loss=F.mse_loss,
+                  test=test, generator=g, progress=False)  # fmt: skip
+    assert history.train_loss[-1] < 0.1 * history.train_loss[0]
+    assert history.test_accuracy == [], "no accuracy for real-valued targets"
+    assert history.test_loss[-1] == F.mse_loss(predict(net, test[0]), test[1]).item()
+
+
+def test_a_custom_loss_gives_nnbook_and_torch_the_same_gradients(small):
+    X, _, _ = small
+    Y = X[:, :3].sum(dim=1, keepdim=True)
+    ours = _net(sizes=(64, 8, 1))
+    theirs = ours.to_torch()
+
+    def loss(out, target):
+        return F.smooth_l1_loss(out, target)
+
+    kwargs = dict(epochs=3, lr=0.05, batch_size=32, loss=loss, progress=False)
+    h1 = fit(ours, X, Y, generator=torch.Generator().manual_seed(4), **kwargs)
+    h2 = fit(theirs, X, Y, generator=torch.Generator().manual_seed(4), **kwargs)
+    torch.testing.assert_close(h1.train_loss, h2.train_loss)
+    assert h1.train_loss[-1] < h1.train_loss[0]
+
+
+def test_a_custom_classification_loss_keeps_the_accuracy(small):
+    X, y, test = small
+
+    def smoothed(logits, labels):
+        return F.cross_entropy(logits, labels, label_smoothing=0.1)
+
+    history = fit(_net(), X, y, epochs=2, loss=smoothed, test=test, progress=False)
+    assert len(history.test_accuracy) == len(history.test_loss) == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"loss": "mse"}, TypeError, r"loss must be callable, got str"),
+        ({"optimizer": object()}, TypeError,
+         r"optimizer must have a step\(\) method and a zero_grad\(\) method, got object"),
+        ({"scheduler": 0.5}, TypeError, r"scheduler must have a step\(\) method, got float"),
+        ({"callbacks": print}, TypeError,
+         r"callbacks must be a list or tuple, got builtin_function_or_method"),
+        ({"callbacks": [print, 1]}, TypeError, r"callbacks\[1\] must be callable, got int"),
+        ({"scheduler": torch.optim.lr_scheduler.StepLR(
+            torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1), 1)},
+         ValueError, r"scheduler needs an optimizer"),
+        ({"lr": 0.2, "optimizer": torch.optim.SGD([torch.zeros(1, requires_grad=True)])},
+         ValueError, r"lr and optimizer cannot both be given.*lr=0.2"),
+    ],
+)  # fmt: skip
+def test_fit_names_the_bad_argument(kwargs, error, message):
+    X, y = torch.zeros(8, 4), torch.zeros(8, dtype=torch.int64)
+    with pytest.raises(error, match=message):
+        fit(MLP([4, 2]), X, y, epochs=1, progress=False, **kwargs)
+
+
+def test_the_default_loss_needs_integer_labels():
+    X = torch.zeros(8, 4)
+    with pytest.raises(TypeError, match=r"y must have an integer dtype, got torch.float32"):
+        fit(MLP([4, 2]), X, torch.zeros(8, 2), epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"y must have 1 dimensions \(n=8,\), got 2"):
+        fit(MLP([4, 2]), X, torch.zeros(8, 2, dtype=torch.int64), epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"y must have shape \(n=8, \*\), got \(7, 2\)"):
+        fit(MLP([4, 2]), X, torch.zeros(7, 2), epochs=1, loss=F.mse_loss, progress=False)
