@@ -25,7 +25,8 @@ for key, value in ENVIRONMENT.items():
 os.environ.update(profile_environment())
 # One thread per test process: `make test` runs two workers on two cores, and a
 # second thread each would make them wait on each other (tens of times slower).
-os.environ["OMP_NUM_THREADS"] = "1"
+# Only this process: the notebook kernels keep the environment their stored outputs
+# were made in (nnbook.setup gives them one thread too).
 torch.set_num_threads(1)
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
