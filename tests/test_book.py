@@ -144,7 +144,11 @@ class PageProblems:
 def _open(browser, server, path, width=1280):
     page = browser.new_page(viewport={"width": width, "height": 900})
     problems = PageProblems(page, server)
-    page.goto(f"{server}/{path}", wait_until="load")  # every request is local: no idle wait
+    page.goto(f"{server}/{path}", wait_until="load")
+    # Every request is local, so no wait for the network to go idle: only for the
+    # page's content, which a redirecting page (the root index) shows after the jump.
+    page.wait_for_selector("main", timeout=15000)
+    page.wait_for_load_state("load")
     return page, problems
 
 
@@ -277,9 +281,10 @@ def test_math_renders_from_disk_without_a_server(book, browser):
 
 def test_search_finds_a_word_from_a_chapter(book, server, browser):
     page, problems = _open(browser, server, "search.html?q=backpropagation")
-    results = page.locator("#search-results li")
-    results.first.wait_for(timeout=15000)
-    links = results.locator("a").evaluate_all("links => links.map(a => a.href)")
+    # the results arrive one by one: wait for the one that must be there
+    notation = page.locator("#search-results li a[href*='notation']")
+    notation.first.wait_for(timeout=15000)
+    links = page.locator("#search-results li a").evaluate_all("links => links.map(a => a.href)")
     assert any("notation" in href for href in links), links
     page.close()
     assert not problems.items, problems.items

@@ -224,8 +224,11 @@ def adam_memory(n_params, dtype="float32"):
     gradients are 16-bit, and the optimizer keeps a float32 master copy of the weights
     and two float32 moments:
 
-    .. math:: 4 \times 4 = 16 \text{ bytes (float32)}, \qquad
-        2 + 2 + 4 + 4 + 4 = 16 \text{ bytes (mixed precision)} .
+    .. math::
+        \begin{aligned}
+        4 \times 4 &= 16 \text{ bytes (float32)}, \\
+        2 + 2 + 4 + 4 + 4 &= 16 \text{ bytes (mixed precision)}.
+        \end{aligned}
 
     Mixed precision saves arithmetic time and activation memory, not the memory of
     the optimizer: a model of 7 billion parameters needs 112 GB either way.
