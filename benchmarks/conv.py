@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks import Benchmark, register
-from nnbook import conv
+from nnbook.cnn import _conv as conv
 
 LAYERS = {  # name: (N, C_in, H, W, C_out, k, padding)
     "LeNet layer (64 x 1 x 28 x 28, 6 filters 5x5)": (64, 1, 28, 28, 6, 5, 0),

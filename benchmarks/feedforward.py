@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks import Benchmark, register
-from nnbook import feedforward as ff
+from nnbook import fnn as ff
 
 LR = 0.01
 

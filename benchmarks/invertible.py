@@ -22,7 +22,9 @@ import time
 import torch
 
 from benchmarks import Benchmark, register
-from nnbook.invertible import InvertibleResidualBlock, logdet, mlp_block, toy
+from nnbook.invertible import InvertibleResidualBlock, mlp_block
+from nnbook.invertible import _logdet as logdet
+from nnbook.invertible import _toy as toy
 
 
 def _block_inputs(scale):

@@ -3,7 +3,7 @@
 import torch
 
 from benchmarks import Benchmark, register
-from nnbook import recurrent
+from nnbook.rnn import _recurrent as recurrent
 
 
 def _inputs(scale):

@@ -17,10 +17,13 @@ import warnings
 import numpy as np
 import torch
 
+from nnbook import _aliases
 from nnbook.check import CheckReport, Exercise, check, list_exercises
 from nnbook.display import glue, show
 
-__version__ = "0.2.0"
+_aliases.install()
+
+__version__ = "0.3.0"
 
 __all__ = [
     "__version__",

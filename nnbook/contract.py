@@ -256,13 +256,16 @@ class Instance(Spec):
             return None
         if not isinstance(value, self.cls):
             raise TypeError(
-                f"{name} must be a {self.cls.__name__}, "
+                f"{name} must be a {self.describe()}, "
                 f"got {type(value).__name__}"
             )
         return value
 
     def describe(self) -> str:
-        return self.cls.__name__
+        classes = getattr(
+            self.cls, "__args__", (self.cls,)
+        )  # str | torch.device
+        return " or ".join(getattr(c, "__name__", str(c)) for c in classes)
 
 
 @dataclass(frozen=True)
@@ -310,9 +313,12 @@ class Int(Real):
 
 @dataclass(frozen=True)
 class Reals(Spec):
-    """A tuple of ``count`` real numbers, each in a range, such as Adam's betas."""
+    """A tuple of ``count`` real numbers, each in a range, such as Adam's betas.
 
-    count: int = 2
+    ``count=None`` takes a list or tuple of any nonzero length, such as one result per seed.
+    """
+
+    count: int | None = 2
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -324,10 +330,12 @@ class Reals(Spec):
             return None
         if not isinstance(value, tuple | list):
             raise TypeError(
-                f"{name} must be a tuple of {self.count} numbers, "
+                f"{name} must be a tuple of {self.count or 'one or more'} numbers, "
                 f"got {type(value).__name__}"
             )
-        if len(value) != self.count:
+        if self.count is None and not value:
+            raise ValueError(f"{name} must hold at least one number, got none")
+        if self.count is not None and len(value) != self.count:
             raise ValueError(
                 f"{name} must have {self.count} numbers, got {len(value)}"
             )
@@ -343,7 +351,7 @@ class Reals(Spec):
         return tuple(value)
 
     def describe(self) -> str:
-        return f"{self.count} reals"
+        return f"{self.count or 'one or more'} reals"
 
 
 @dataclass(frozen=True)
@@ -564,8 +572,17 @@ class Contract:
 
     @property
     def name(self) -> str:
-        """``module.function``, as the API page writes it."""
-        return f"{self.function.__module__}.{self.function.__qualname__}"
+        """``package.function``, as the API page writes it.
+
+        Private implementation modules (``nnbook.cnn._conv``) are left out: the name is
+        the one a reader imports (``nnbook.cnn.conv2d_forward``).
+        """
+        module = ".".join(
+            part
+            for part in self.function.__module__.split(".")
+            if not part.startswith("_")
+        )
+        return f"{module}.{self.function.__qualname__}"
 
     def rst(self) -> str:
         """The contract as one paragraph for the API page, generated from the specs."""
@@ -701,6 +718,8 @@ def contract(equation=None, *, reference=None, bind=None, **specs):
         checked.contract = declared
         if function.__doc__ and specs:
             checked.__doc__ = _with_paragraph(function.__doc__, declared.rst())
+        if declared.name in REGISTRY:
+            raise RuntimeError(f"two contracts are named {declared.name}")
         REGISTRY[declared.name] = declared
         return checked
 

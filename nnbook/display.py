@@ -16,9 +16,12 @@ import textwrap
 
 from IPython.display import Markdown
 
+from nnbook.contract import Flag, Instance, contract
+
 __all__ = ["glue", "show", "source"]
 
 
+@contract(docstring=Flag())
 def source(obj, *, docstring: bool = False) -> str:
     """The source code of a function, class or method, optionally without its docstring.
 
@@ -54,6 +57,7 @@ def source(obj, *, docstring: bool = False) -> str:
     return text.rstrip("\n") + "\n"
 
 
+@contract(docstring=Flag())
 def show(obj, *, docstring: bool = False) -> Markdown:
     """Display the highlighted source of ``obj`` in a notebook.
 
@@ -73,7 +77,7 @@ def show(obj, *, docstring: bool = False) -> Markdown:
     Examples
     --------
     >>> import nnbook
-    >>> nnbook.show(nnbook.feedforward.linear_forward)  # doctest: +SKIP
+    >>> nnbook.show(nnbook.fnn.linear_forward)  # doctest: +SKIP
     """
     text = source(obj, docstring=docstring)
     fence = "```"
@@ -103,6 +107,7 @@ def _strip_docstrings(text: str) -> str:
     return "".join(lines)
 
 
+@contract(name=Instance(str), display=Flag())
 def glue(name: str, value, display: bool = False) -> None:
     """Record ``value`` under ``name`` for the book, as ``myst_nb.glue`` does.
 
@@ -127,12 +132,8 @@ def glue(name: str, value, display: bool = False) -> None:
     Without myst-nb (``pip install nnbook[notebooks]`` does not bring it) nothing is
     recorded, and ``display=True`` shows ``value`` with IPython's ``display``.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
     if not name.strip():
         raise ValueError(f"name must not be empty, got {name!r}")
-    if not isinstance(display, bool):
-        raise TypeError(f"display must be a bool, got {type(display).__name__}")
     try:
         from myst_nb import glue as record
     except ImportError:

@@ -13,6 +13,8 @@ import json
 from functools import cache
 from importlib import resources
 
+from nnbook.contract import Instance, contract
+
 __all__ = ["number"]
 
 
@@ -27,6 +29,7 @@ def _numbers() -> dict[str, str]:
     return json.loads(text)
 
 
+@contract(label=Instance(str))
 def number(label: str) -> str:
     """The number the book prints for the equation labelled ``label``.
 
@@ -47,8 +50,6 @@ def number(label: str) -> str:
     ValueError
         If no numbered equation of the book has that label.
     """
-    if not isinstance(label, str):
-        raise TypeError(f"label must be a str, got {type(label).__name__}")
     numbers = _numbers()
     if label not in numbers:
         close = difflib.get_close_matches(label, numbers, n=1)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 
 from nnbook import _validate
-from nnbook.contract import Int, Real, contract
+from nnbook.contract import Instance, Int, Real, Reals, contract
 
 __all__ = ["below", "between", "human", "spread"]
 
@@ -107,6 +107,7 @@ def between(
     return f"between {low:{fmt}} and {high:{fmt}}"
 
 
+@contract(values=Reals(count=None), fmt=Instance(str), unit=Instance(str))
 def spread(values: Sequence[float], fmt: str = ".3f", unit: str = "") -> str:
     """``"mean (min to max over n seeds)"``, each number formatted with ``fmt``.
 
@@ -125,12 +126,6 @@ def spread(values: Sequence[float], fmt: str = ".3f", unit: str = "") -> str:
     """
     _check_format(fmt)
     values = [float(v) for v in values]
-    if not values:
-        raise ValueError(
-            "values must hold at least one number, got an empty sequence"
-        )
-    if any(math.isnan(v) for v in values):
-        raise ValueError(f"values must not contain NaN, got {values}")
     mean = sum(values) / len(values)
     n = len(values)
     lo, hi = min(values), max(values)

@@ -13,6 +13,7 @@ the end of every epoch.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -28,12 +29,82 @@ from nnbook.contract import (
     Tensor,
     contract,
 )
-from nnbook.feedforward.losses import (
+from nnbook.fnn._losses import (
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
 )
 
-__all__ = ["History", "accuracy", "batches", "fit", "predict"]
+__all__ = [
+    "History",
+    "accuracy",
+    "batches",
+    "count_parameters",
+    "fit",
+    "minimize",
+    "predict",
+]
+
+
+@contract(model=Methods("parameters"))
+def count_parameters(model):
+    """The number of trainable numbers in ``model`` (batch-norm running statistics excluded).
+
+    ``model`` is a ``torch.nn.Module`` or an nnbook :class:`~nnbook.fnn.MLP`: anything
+    whose ``parameters()`` yields its tensors.
+    """
+    # An MLP trains every tensor it holds, by its own backward pass, without autograd.
+    trained = not isinstance(model, torch.nn.Module)
+    return sum(
+        p.numel() for p in model.parameters() if trained or p.requires_grad
+    )
+
+
+@contract(
+    loss=Instance(Callable),
+    optimizer=Methods("step", "zero_grad"),
+    steps=Int(low=1),
+    scheduler=Methods("step", optional=True),
+    callback=Instance(Callable, optional=True),
+)
+def minimize(loss, optimizer, steps, *, scheduler=None, callback=None):
+    """Take ``steps`` steps of ``optimizer`` on ``loss()``, full batch.
+
+    Each step clears the gradients, evaluates the closure ``loss()``, backpropagates
+    it and steps the optimizer, then the ``scheduler`` if one is given. This is the
+    loop a page writes when every step sees the whole data set; for mini-batches and
+    epochs, use :func:`fit`.
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss()`` returns a scalar tensor that depends on the optimizer's parameters.
+    optimizer : object with ``step()`` and ``zero_grad()``
+        A ``torch.optim`` or :mod:`nnbook.optim` optimizer.
+    steps : int
+        The number of steps.
+    scheduler : object with ``step()``, optional
+        Stepped after every step of the optimizer.
+    callback : callable, optional
+        ``callback(step, value)`` after every step, with ``step`` from 1 and ``value``
+        the loss that the step descended, as a float.
+
+    Returns
+    -------
+    list of float
+        The loss before each step.
+    """
+    values = []
+    for step in range(1, steps + 1):
+        optimizer.zero_grad()
+        value = loss()
+        value.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        values.append(value.item())
+        if callback is not None:
+            callback(step, values[-1])
+    return values
 
 
 @dataclass

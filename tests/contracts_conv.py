@@ -1,4 +1,4 @@
-"""Samples and references for the contracts of nnbook.conv."""
+"""Samples and references for the contracts of nnbook.cnn."""
 
 import math
 
@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from helpers import from_forward, randn
 
-from nnbook import conv
+from nnbook.cnn import _conv as conv
 
 X = randn(2, 3, 5, 4, seed=1)
 W = randn(4, 3, 3, 2, seed=2)
@@ -55,18 +55,18 @@ def _batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, e
 
 
 SAMPLES = {
-    "nnbook.conv.receptive_field": lambda: (([5, 2, 5, 2], [1, 2, 1, 2]), {}),
-    "nnbook.conv.col2im": lambda: (
+    "nnbook.cnn.receptive_field": lambda: (([5, 2, 5, 2], [1, 2, 1, 2]), {}),
+    "nnbook.cnn.col2im": lambda: (
         (conv.im2col(X, (3, 2), 2, 1), tuple(X.shape), (3, 2), 2, 1),
         {},
     ),
-    "nnbook.conv.conv2d_backward": from_forward(conv.conv2d_forward, X, W, randn(4), (2, 1), 1),
-    "nnbook.conv.max_pool2d_backward": from_forward(conv.max_pool2d_forward, X, 2, 1, 1),
-    "nnbook.conv.avg_pool2d_backward": from_forward(conv.avg_pool2d_forward, X, (3, 2), 2, 1),
-    "nnbook.conv.batch_norm2d_backward": from_forward(
+    "nnbook.cnn.conv2d_backward": from_forward(conv.conv2d_forward, X, W, randn(4), (2, 1), 1),
+    "nnbook.cnn.max_pool2d_backward": from_forward(conv.max_pool2d_forward, X, 2, 1, 1),
+    "nnbook.cnn.avg_pool2d_backward": from_forward(conv.avg_pool2d_forward, X, (3, 2), 2, 1),
+    "nnbook.cnn.batch_norm2d_backward": from_forward(
         conv.batch_norm2d_forward, X, torch.ones(3, dtype=X.dtype), randn(3)
     ),
-    "nnbook.conv.conv2d_input_grad": lambda: (
+    "nnbook.cnn.conv2d_input_grad": lambda: (
         (randn(2, 4, 3, 5, seed=3), W, tuple(X.shape), (2, 1), 1),
         {},
     ),
@@ -74,22 +74,22 @@ SAMPLES = {
 
 #: The reference each function is compared with, given the same call.
 REFERENCES = {
-    "nnbook.conv.output_size": _output_size,
-    "nnbook.conv.receptive_field": _receptive_field,
-    "nnbook.conv.im2col": _im2col,
-    "nnbook.conv.col2im": lambda cols, x_shape, kernel, stride, padding: F.fold(
+    "nnbook.cnn.output_size": _output_size,
+    "nnbook.cnn.receptive_field": _receptive_field,
+    "nnbook.cnn.im2col": _im2col,
+    "nnbook.cnn.col2im": lambda cols, x_shape, kernel, stride, padding: F.fold(
         cols, x_shape[2:], kernel, padding=padding, stride=stride
     ),
-    "nnbook.conv.conv2d_forward": F.conv2d,
-    "nnbook.conv.conv2d_naive": F.conv2d,
-    "nnbook.conv.conv2d_backward": lambda dout, cache: torch.nn.grad.conv2d_input(
+    "nnbook.cnn.conv2d_forward": F.conv2d,
+    "nnbook.cnn.conv2d_naive": F.conv2d,
+    "nnbook.cnn.conv2d_backward": lambda dout, cache: torch.nn.grad.conv2d_input(
         cache.x_shape, cache.w, dout, cache.stride, cache.padding
     ),
-    "nnbook.conv.conv2d_input_grad": lambda dout, w, x_shape, stride, padding: (
+    "nnbook.cnn.conv2d_input_grad": lambda dout, w, x_shape, stride, padding: (
         torch.nn.grad.conv2d_input(x_shape, w, dout, stride, padding)
     ),
-    "nnbook.conv.max_pool2d_forward": F.max_pool2d,
-    "nnbook.conv.avg_pool2d_forward": F.avg_pool2d,
-    "nnbook.conv.avg_pool2d_backward": _avg_pool_grad,
-    "nnbook.conv.batch_norm2d_forward": _batch_norm,
+    "nnbook.cnn.max_pool2d_forward": F.max_pool2d,
+    "nnbook.cnn.avg_pool2d_forward": F.avg_pool2d,
+    "nnbook.cnn.avg_pool2d_backward": _avg_pool_grad,
+    "nnbook.cnn.batch_norm2d_forward": _batch_norm,
 }

@@ -1,5 +1,5 @@
 """Samples and references for the contracts of the data, training, report, estimator
-and hardware modules (nnbook.data, nnbook.train, nnbook.report, nnbook.estimator,
+and hardware modules (nnbook.data, nnbook.train, nnbook.report, nnbook.generative,
 nnbook.hardware.measure, nnbook.hardware.parallel, nnbook.hardware.prefetch)."""
 
 import math
@@ -67,6 +67,16 @@ def _eight_gaussians_log_density(name, x):
     return mixture.log_prob(x)
 
 
+def _shown(x):
+    """A function whose source the display functions read."""
+    return x + 1
+
+
+def _minimize_call():
+    w = randn(3, seed=2).requires_grad_()
+    return ((lambda: (w * w).sum(), torch.optim.SGD([w], lr=0.1), 2), {})
+
+
 M = "nnbook.hardware.measure."
 P = "nnbook.hardware.parallel."
 
@@ -76,11 +86,15 @@ SAMPLES = {
     "nnbook.data.weight_and_foot": lambda: ((5,), {"seed": 1}),
     "nnbook.train.predict": _predict_call,
     "nnbook.train.fit": _fit_call,
+    "nnbook.train.minimize": _minimize_call,
     "nnbook.report.below": lambda: ((3e-13, 1e-12), {}),
     "nnbook.report.between": lambda: ((0.5, 0.25, 0.75), {}),
     "nnbook.report.human": lambda: ((12345.0,), {}),
-    "nnbook.estimator.check_X": lambda: ((randn(4, 3, seed=1),), {}),
-    "nnbook.estimator.check_Xy": lambda: (
+    "nnbook.display.show": lambda: ((_shown,), {"docstring": True}),
+    "nnbook.display.source": lambda: ((_shown,), {}),
+    "nnbook.report.spread": lambda: (([0.5, 0.25, 0.75],), {"fmt": ".2f", "unit": " s"}),
+    "nnbook.generative.check_X": lambda: ((randn(4, 3, seed=1),), {}),
+    "nnbook.generative.check_Xy": lambda: (
         (randn(6, 2, seed=1), torch.tensor([0, 1, 0, 1, 2, 2])),
         {},
     ),
@@ -100,6 +114,6 @@ SAMPLES = {
 #: The reference each function is compared with, given the same call.
 REFERENCES = {
     "nnbook.data.windows": _windows,
-    "nnbook.data.toy2d_log_density": _eight_gaussians_log_density,
+    "nnbook.invertible.toy2d_log_density": _eight_gaussians_log_density,
     "nnbook.train.accuracy": lambda logits, y: accuracy_score(y, logits.argmax(dim=1)),
 }

@@ -1,4 +1,4 @@
-"""Samples and references for the contracts of nnbook.generative and nnbook.discriminative."""
+"""Samples and references for the contracts of nnbook.generative, both sides of its chapter."""
 
 import itertools
 
@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 from helpers import randn
 
-from nnbook import discriminative as disc
-from nnbook.generative import bayes, rbm
+from nnbook.generative import _bayes as bayes
+from nnbook.generative import _discriminative as disc
+from nnbook.generative import _rbm as rbm
 
 X = randn(12, 3, seed=1)
 Y = torch.arange(12) % 3
@@ -56,38 +57,37 @@ def _densities():
     ), {}
 
 
-D = "nnbook.discriminative."
 G = "nnbook.generative."
 SAMPLES = {
     # discriminative
-    D + "logistic_gradient": lambda: (
+    G + "logistic_gradient": lambda: (
         (X, (Y % 2).double(), randn(3, seed=7), 0.3),
         {"C": 2.0},
     ),
-    D + "_Regression.fit": lambda: ((disc.LogisticRegression(), X, Y % 2), {}),
-    D + "LogisticRegression.decision_function": lambda: ((_logistic(), X), {}),
-    D + "SoftmaxRegression.fit": lambda: ((disc.SoftmaxRegression(), X, Y), {}),
+    G + "_Regression.fit": lambda: ((disc.LogisticRegression(), X, Y % 2), {}),
+    G + "LogisticRegression.decision_function": lambda: ((_logistic(), X), {}),
+    G + "SoftmaxRegression.fit": lambda: ((disc.SoftmaxRegression(), X, Y), {}),
     # bayes
-    G + "bayes._Generative.log_joint": lambda: ((_naive(), X), {}),
-    G + "bayes.GaussianNaiveBayes.fit": lambda: ((bayes.GaussianNaiveBayes(), X, Y), {}),
-    G + "bayes.GaussianNaiveBayes.sample": lambda: ((_naive(), 5), {"generator": _seeded()}),
-    G + "bayes.GaussianBayes.fit": lambda: ((bayes.GaussianBayes(), X, Y), {}),
-    G + "bayes.GaussianBayes.sample": lambda: ((_gaussian(), 5), {"generator": _seeded()}),
+    G + "_Generative.log_joint": lambda: ((_naive(), X), {}),
+    G + "GaussianNaiveBayes.fit": lambda: ((bayes.GaussianNaiveBayes(), X, Y), {}),
+    G + "GaussianNaiveBayes.sample": lambda: ((_naive(), 5), {"generator": _seeded()}),
+    G + "GaussianBayes.fit": lambda: ((bayes.GaussianBayes(), X, Y), {}),
+    G + "GaussianBayes.sample": lambda: ((_gaussian(), 5), {"generator": _seeded()}),
     # gan
-    G + "gan.train_gan": _gan,
-    G + "gan.optimal_discriminator": _densities,
+    G + "train_gan": _gan,
+    G + "optimal_discriminator": _densities,
     # rbm
-    G + "rbm.BernoulliRBM.energy": lambda: ((_rbm(), V, H), {}),
-    G + "rbm.BernoulliRBM.h_given_v": lambda: ((_rbm(), V), {}),
-    G + "rbm.BernoulliRBM.v_given_h": lambda: ((_rbm(), H), {}),
-    G + "rbm.BernoulliRBM.free_energy": lambda: ((_rbm(), V), {}),
-    G + "rbm.BernoulliRBM.log_likelihood": lambda: ((_rbm(), V), {}),
-    G + "rbm.BernoulliRBM.gibbs": lambda: ((_rbm(), V, 2), {"generator": _seeded()}),
-    G + "rbm.BernoulliRBM.sample": lambda: ((_rbm(), 3), {"steps": 2, "generator": _seeded()}),
-    G + "rbm.BernoulliRBM.fit": lambda: ((rbm.BernoulliRBM(2, epochs=1), V), {}),
-    G + "rbm.BernoulliRBM.partial_fit": lambda: ((_rbm(), V), {}),
-    G + "rbm.BernoulliRBM.transform": lambda: ((_rbm(), V), {}),
-    G + "rbm.binary_states": lambda: ((3,), {"dtype": torch.float64}),
+    G + "BernoulliRBM.energy": lambda: ((_rbm(), V, H), {}),
+    G + "BernoulliRBM.h_given_v": lambda: ((_rbm(), V), {}),
+    G + "BernoulliRBM.v_given_h": lambda: ((_rbm(), H), {}),
+    G + "BernoulliRBM.free_energy": lambda: ((_rbm(), V), {}),
+    G + "BernoulliRBM.log_likelihood": lambda: ((_rbm(), V), {}),
+    G + "BernoulliRBM.gibbs": lambda: ((_rbm(), V, 2), {"generator": _seeded()}),
+    G + "BernoulliRBM.sample": lambda: ((_rbm(), 3), {"steps": 2, "generator": _seeded()}),
+    G + "BernoulliRBM.fit": lambda: ((rbm.BernoulliRBM(2, epochs=1), V), {}),
+    G + "BernoulliRBM.partial_fit": lambda: ((_rbm(), V), {}),
+    G + "BernoulliRBM.transform": lambda: ((_rbm(), V), {}),
+    G + "binary_states": lambda: ((3,), {"dtype": torch.float64}),
 }
 
 
@@ -141,13 +141,13 @@ def _naive_log_joint(model, X):
 
 #: The reference each function is compared with, given the same call.
 REFERENCES = {
-    D + "logistic_gradient": _gradient_by_autograd,
-    G + "gan.optimal_discriminator": lambda p_data, p_g: torch.sigmoid(p_data.log() - p_g.log()),
-    G + "bayes._Generative.log_joint": _naive_log_joint,
-    G + "rbm.BernoulliRBM.energy": lambda model, v, h: _energies(model, v, h).diagonal(),
-    G + "rbm.BernoulliRBM.h_given_v": _h_given_v,
-    G + "rbm.BernoulliRBM.v_given_h": _v_given_h,
-    G + "rbm.BernoulliRBM.free_energy": _free_energy,
-    G + "rbm.BernoulliRBM.log_likelihood": _log_likelihood,
-    G + "rbm.binary_states": lambda n, dtype: _states(n).to(dtype),
+    G + "logistic_gradient": _gradient_by_autograd,
+    G + "optimal_discriminator": lambda p_data, p_g: torch.sigmoid(p_data.log() - p_g.log()),
+    G + "_Generative.log_joint": _naive_log_joint,
+    G + "BernoulliRBM.energy": lambda model, v, h: _energies(model, v, h).diagonal(),
+    G + "BernoulliRBM.h_given_v": _h_given_v,
+    G + "BernoulliRBM.v_given_h": _v_given_h,
+    G + "BernoulliRBM.free_energy": _free_energy,
+    G + "BernoulliRBM.log_likelihood": _log_likelihood,
+    G + "binary_states": lambda n, dtype: _states(n).to(dtype),
 }

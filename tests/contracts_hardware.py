@@ -1,5 +1,5 @@
 """Samples and references for the contracts of nnbook.hardware (calculators, roofline),
-nnbook.architectures and nnbook.modules."""
+and nnbook.cnn, with the torch.nn layers of nnbook.fnn and nnbook.rnn."""
 
 import torch
 import torch.nn.functional as F
@@ -7,8 +7,8 @@ from helpers import randn
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from nnbook import architectures as A
-from nnbook import modules as M
+from nnbook import cnn, fnn, rnn
+from nnbook.cnn import _architectures as A
 
 
 def _axes():
@@ -78,9 +78,17 @@ def _torch_twin(ours, cls):
 
 
 H = "nnbook.hardware."
-P = "nnbook.architectures."
-Q = "nnbook.modules."
+P = "nnbook.cnn."
+
+
+def _train_classifier_call():
+    X = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(8) % 2
+    return ((A.LeNet5(), X, y), {"test": (X, y), "seed": 0, "epochs": 1, "batch_size": 4})
+
+
 SAMPLES = {
+    "nnbook.cnn.train_classifier": _train_classifier_call,
     # hardware
     H + "calculators.minibatch_bytes": lambda: ((8, (3, 4, 5), "bfloat16"), {}),
     H + "calculators.psu_watts": lambda: (([250, 300], 140), {"margin": 100}),
@@ -89,7 +97,7 @@ SAMPLES = {
         {},
     ),
     # architectures: functions
-    P + "count_parameters": lambda: ((A.LeNet5(),), {}),
+    "nnbook.train.count_parameters": lambda: ((A.LeNet5(),), {}),
     P + "reset_parameters": lambda: (
         (A.LeNet5().double(),),
         {"generator": torch.Generator().manual_seed(0)},
@@ -117,15 +125,20 @@ SAMPLES = {
     P + "Bottleneck.forward": _small(lambda: A.Bottleneck(4, 2), 2, 4, 6, 6),
     P + "ResNet.forward": _on_meta(A.resnet18, 2, 3, 224, 224),
     # modules
-    Q + "Conv2d.forward": _small(lambda: M.Conv2d(2, 3, 3, padding=1), 2, 2, 5, 5),
-    Q + "MaxPool2d.__init__": lambda: ((2,), {"padding": 1}),
-    Q + "MaxPool2d.forward": lambda: ((M.MaxPool2d(2), randn(2, 3, 4, 4)), {}),
-    Q + "BatchNorm2d.forward": lambda: ((M.BatchNorm2d(3).double(), randn(4, 3, 2, 2)), {}),
-    Q + "Linear.forward": _small(lambda: M.Linear(3, 2), 4, 3),
-    Q + "RNN.forward": _small(lambda: M.RNN(3, 4, num_layers=2), 5, 2, 3),
-    Q + "LSTM.forward": _small(lambda: M.LSTM(3, 4, bidirectional=True), 5, 2, 3),
-    Q + "TimeDistributed.__init__": lambda: ((nn.Linear(3, 2),), {}),
-    Q + "TimeDistributed.forward": _small(lambda: M.TimeDistributed(nn.Linear(3, 2)), 4, 2, 3),
+    "nnbook.cnn.Conv2d.forward": _small(lambda: cnn.Conv2d(2, 3, 3, padding=1), 2, 2, 5, 5),
+    "nnbook.cnn.MaxPool2d.__init__": lambda: ((2,), {"padding": 1}),
+    "nnbook.cnn.MaxPool2d.forward": lambda: ((cnn.MaxPool2d(2), randn(2, 3, 4, 4)), {}),
+    "nnbook.cnn.BatchNorm2d.forward": lambda: (
+        (cnn.BatchNorm2d(3).double(), randn(4, 3, 2, 2)),
+        {},
+    ),
+    "nnbook.fnn.Linear.forward": _small(lambda: fnn.Linear(3, 2), 4, 3),
+    "nnbook.rnn.RNN.forward": _small(lambda: rnn.RNN(3, 4, num_layers=2), 5, 2, 3),
+    "nnbook.rnn.LSTM.forward": _small(lambda: rnn.LSTM(3, 4, bidirectional=True), 5, 2, 3),
+    "nnbook.rnn.TimeDistributed.__init__": lambda: ((nn.Linear(3, 2),), {}),
+    "nnbook.rnn.TimeDistributed.forward": _small(
+        lambda: rnn.TimeDistributed(nn.Linear(3, 2)), 4, 2, 3
+    ),
 }
 
 #: The reference each function is compared with, given the same call.
@@ -133,18 +146,22 @@ REFERENCES = {
     H + "calculators.minibatch_bytes": _element_bytes,
     H + "roofline.linear_cost": _linear_flops,
     H + "roofline.conv2d_cost": _conv_flops,
-    P + "count_parameters": lambda model: nn.utils.parameters_to_vector(model.parameters()).numel(),
-    Q + "Conv2d.forward": lambda self, x: F.conv2d(
+    "nnbook.train.count_parameters": lambda model: nn.utils.parameters_to_vector(
+        model.parameters()
+    ).numel(),
+    "nnbook.cnn.Conv2d.forward": lambda self, x: F.conv2d(
         x, self.weight, self.bias, self.stride, self.padding
     ),
-    Q + "MaxPool2d.forward": lambda self, x: F.max_pool2d(
+    "nnbook.cnn.MaxPool2d.forward": lambda self, x: F.max_pool2d(
         x, self.kernel_size, self.stride, self.padding
     ),
-    Q + "BatchNorm2d.forward": lambda self, x: F.batch_norm(
+    "nnbook.cnn.BatchNorm2d.forward": lambda self, x: F.batch_norm(
         x, None, None, self.weight, self.bias, training=True, eps=self.eps
     ),
-    Q + "Linear.forward": lambda self, x: F.linear(x, self.weight, self.bias),
-    Q + "RNN.forward": lambda self, input: _torch_twin(self, nn.RNN)(input)[0],
-    Q + "LSTM.forward": lambda self, input: _torch_twin(self, nn.LSTM)(input)[0],
-    Q + "TimeDistributed.forward": lambda self, x: torch.stack([self.module(step) for step in x]),
+    "nnbook.fnn.Linear.forward": lambda self, x: F.linear(x, self.weight, self.bias),
+    "nnbook.rnn.RNN.forward": lambda self, input: _torch_twin(self, nn.RNN)(input)[0],
+    "nnbook.rnn.LSTM.forward": lambda self, input: _torch_twin(self, nn.LSTM)(input)[0],
+    "nnbook.rnn.TimeDistributed.forward": lambda self, x: torch.stack(
+        [self.module(step) for step in x]
+    ),
 }

@@ -7,7 +7,11 @@ import torch
 import torch.nn.functional as F
 from helpers import randn
 
-from nnbook.invertible import blocks, classifier, flows, spectral, toy
+from nnbook.invertible import _blocks as blocks
+from nnbook.invertible import _classifier as classifier
+from nnbook.invertible import _flows as flows
+from nnbook.invertible import _spectral as spectral
+from nnbook.invertible import _toy as toy
 
 X = randn(4, 2, seed=1)
 
@@ -67,94 +71,94 @@ def _quiet_linear():
 P = "nnbook.invertible."
 SAMPLES = {
     # spectral
-    P + "spectral.power_iteration": lambda: ((randn(4, 3), randn(4, seed=1), 200), {}),
-    P + "spectral.SpectralNormLinear.__init__": lambda: (
+    P + "power_iteration": lambda: ((randn(4, 3), randn(4, seed=1), 200), {}),
+    P + "SpectralNormLinear.__init__": lambda: (
         (_blank(spectral.SpectralNormLinear), 3, 2),
         {},
     ),
-    P + "spectral.SpectralNormLinear.forward": lambda: ((_quiet_linear(), randn(4, 3)), {}),
-    P + "spectral._SpectralNorm.normalized_weight": lambda: ((_quiet_linear(),), {}),
-    P + "spectral.SpectralNormConv2d.__init__": lambda: (
+    P + "SpectralNormLinear.forward": lambda: ((_quiet_linear(), randn(4, 3)), {}),
+    P + "_SpectralNorm.normalized_weight": lambda: ((_quiet_linear(),), {}),
+    P + "SpectralNormConv2d.__init__": lambda: (
         (_blank(spectral.SpectralNormConv2d), 2, 3, 3, (5, 5)),
         {},
     ),
-    P + "spectral.SpectralNormConv2d.forward": lambda: (
+    P + "SpectralNormConv2d.forward": lambda: (
         (_double(spectral.SpectralNormConv2d(2, 3, 3, (5, 5))), randn(2, 2, 5, 5)),
         {},
     ),
     # blocks
-    P + "blocks.LipSwish.forward": lambda: ((blocks.LipSwish(), randn(4, 3)), {}),
-    P + "blocks.LipSwish.value_and_derivative": lambda: (
+    P + "LipSwish.forward": lambda: ((blocks.LipSwish(), randn(4, 3)), {}),
+    P + "LipSwish.value_and_derivative": lambda: (
         (blocks.LipSwish(), randn(4, 3)),
         {},
     ),
-    P + "blocks.InvertibleResidualBlock.__init__": lambda: (
+    P + "InvertibleResidualBlock.__init__": lambda: (
         (_blank(blocks.InvertibleResidualBlock), _branch()),
         {},
     ),
-    P + "blocks.InvertibleResidualBlock.forward": lambda: ((_block(), X), {}),
-    P + "blocks.InvertibleResidualBlock.forward_and_jacobian": lambda: ((_block(), X), {}),
-    P + "blocks.InvertibleResidualBlock.inverse": lambda: ((_block(), X), {}),
+    P + "InvertibleResidualBlock.forward": lambda: ((_block(), X), {}),
+    P + "InvertibleResidualBlock.forward_and_jacobian": lambda: ((_block(), X), {}),
+    P + "InvertibleResidualBlock.inverse": lambda: ((_block(), X), {}),
     # logdet
-    P + "logdet.exact_logdet": lambda: ((_branch(), X), {}),
-    P + "logdet.trace_terms": lambda: ((_branch(), X, randn(4, 2, seed=2), 3), {}),
-    P + "logdet.power_series_logdet": lambda: (
+    P + "exact_logdet": lambda: ((_branch(), X), {}),
+    P + "trace_terms": lambda: ((_branch(), X, randn(4, 2, seed=2), 3), {}),
+    P + "power_series_logdet": lambda: (
         (_branch(), X),
         {"generator": torch.Generator().manual_seed(0)},
     ),
-    P + "logdet.russian_roulette_logdet": lambda: (
+    P + "russian_roulette_logdet": lambda: (
         (_branch(), X),
         {"generator": torch.Generator().manual_seed(0)},
     ),
-    P + "logdet.neumann_gradient_surrogate": lambda: (
+    P + "neumann_gradient_surrogate": lambda: (
         (_branch(), X),
         {"generator": torch.Generator().manual_seed(0)},
     ),
-    P + "logdet.roulette_from_traces": lambda: (
+    P + "roulette_from_traces": lambda: (
         (randn(6, 3), 2),
         {"p": 0.4, "exact_terms": 2},
     ),
     # flows
-    P + "flows._Flow.log_prob": lambda: ((_iresnet(), X), {}),
-    P + "flows._Flow.sample": lambda: (
+    P + "_Flow.log_prob": lambda: ((_iresnet(), X), {}),
+    P + "_Flow.sample": lambda: (
         (_coupling(), 5),
         {"generator": torch.Generator().manual_seed(0)},
     ),
-    P + "flows.ActNorm.__init__": lambda: ((_blank(flows.ActNorm), 2), {}),
-    P + "flows.ActNorm.forward": lambda: ((_double(flows.ActNorm(2)), X), {}),
-    P + "flows.ActNorm.inverse": lambda: ((_double(flows.ActNorm(2)), X), {}),
-    P + "flows.IResNetFlow.__init__": lambda: (
+    P + "ActNorm.__init__": lambda: ((_blank(flows.ActNorm), 2), {}),
+    P + "ActNorm.forward": lambda: ((_double(flows.ActNorm(2)), X), {}),
+    P + "ActNorm.inverse": lambda: ((_double(flows.ActNorm(2)), X), {}),
+    P + "IResNetFlow.__init__": lambda: (
         (_blank(flows.IResNetFlow), 2),
         {"n_blocks": 1, "hidden": 4},
     ),
-    P + "flows.IResNetFlow.forward_and_logdet": lambda: ((_iresnet(), X), {}),
-    P + "flows.IResNetFlow.inverse": lambda: ((_iresnet(), X), {}),
-    P + "flows.AffineCouplingFlow.__init__": lambda: (
+    P + "IResNetFlow.forward_and_logdet": lambda: ((_iresnet(), X), {}),
+    P + "IResNetFlow.inverse": lambda: ((_iresnet(), X), {}),
+    P + "AffineCouplingFlow.__init__": lambda: (
         (_blank(flows.AffineCouplingFlow), 2),
         {"n_layers": 2, "hidden": 4},
     ),
-    P + "flows.AffineCouplingFlow.forward_and_logdet": lambda: ((_coupling(), X), {}),
-    P + "flows.AffineCouplingFlow.inverse": lambda: ((_coupling(), X), {}),
-    P + "flows.fit_flow": lambda: ((_coupling(), lambda: randn(8, 2), 2), {}),
-    P + "flows.log_density_grid": lambda: ((flows.standard_normal_log_prob,), {"n": 4}),
+    P + "AffineCouplingFlow.forward_and_logdet": lambda: ((_coupling(), X), {}),
+    P + "AffineCouplingFlow.inverse": lambda: ((_coupling(), X), {}),
+    P + "fit_flow": lambda: ((_coupling(), lambda: randn(8, 2), 2), {}),
+    P + "log_density_grid": lambda: ((flows.standard_normal_log_prob,), {"n": 4}),
     # classifier
-    P + "classifier.conv_branch": lambda: ((2, 4, (4, 4), 0.9), {}),
-    P + "classifier.IResNetClassifier.__init__": lambda: (
+    P + "conv_branch": lambda: ((2, 4, (4, 4), 0.9), {}),
+    P + "IResNetClassifier.__init__": lambda: (
         (_blank(classifier.IResNetClassifier), (4, 4), 3),
         {"channels": 2, "hidden": 4, "n_blocks": 1},
     ),
-    P + "classifier.IResNetClassifier.features": lambda: ((_classifier(), randn(2, 16)), {}),
-    P + "classifier.IResNetClassifier.forward": lambda: ((_classifier(), randn(2, 16)), {}),
-    P + "classifier.IResNetClassifier.invert_features": lambda: (
+    P + "IResNetClassifier.features": lambda: ((_classifier(), randn(2, 16)), {}),
+    P + "IResNetClassifier.forward": lambda: ((_classifier(), randn(2, 16)), {}),
+    P + "IResNetClassifier.invert_features": lambda: (
         (_classifier(), randn(2, 2, 4, 4)),
         {},
     ),
     # toy
-    P + "toy.run_toy": lambda: (
+    P + "run_toy": lambda: (
         ("checkerboard",),
         {"steps": 1, "batch_size": 16, "n_test": 50, "seed": 7},
     ),
-    P + "toy.plot_toy_row": lambda: (
+    P + "plot_toy_row": lambda: (
         (list(plt.subplots(1, 5)[1]), _toy_result()),
         {"n_samples": 10},
     ),
@@ -198,13 +202,13 @@ def _lipswish(self, x):
 
 #: The reference each function is compared with, given the same call.
 REFERENCES = {
-    P + "spectral.power_iteration": lambda W, u, n_iter: torch.linalg.matrix_norm(W, 2),
-    P + "spectral.SpectralNormLinear.forward": lambda self, x: F.linear(x, self.weight, self.bias),
-    P + "blocks.LipSwish.forward": _lipswish,
-    P + "blocks.LipSwish.value_and_derivative": _lipswish,
-    P + "logdet.exact_logdet": lambda g, x: _slogdet_of_jacobian(g, x, 1),
-    P + "logdet.series_from_traces": _series,
-    P + "logdet.roulette_from_traces": _roulette,
-    P + "flows.standard_normal_log_prob": _standard_normal,
-    P + "flows._Flow.log_prob": _log_prob,
+    P + "power_iteration": lambda W, u, n_iter: torch.linalg.matrix_norm(W, 2),
+    P + "SpectralNormLinear.forward": lambda self, x: F.linear(x, self.weight, self.bias),
+    P + "LipSwish.forward": _lipswish,
+    P + "LipSwish.value_and_derivative": _lipswish,
+    P + "exact_logdet": lambda g, x: _slogdet_of_jacobian(g, x, 1),
+    P + "series_from_traces": _series,
+    P + "roulette_from_traces": _roulette,
+    P + "standard_normal_log_prob": _standard_normal,
+    P + "_Flow.log_prob": _log_prob,
 }

@@ -28,23 +28,23 @@ def _scheduler(*args):
 
 def _trajectory():
     from nnbook import optim
-    from nnbook.optim.landscapes import quadratic
+    from nnbook.optim._landscapes import quadratic
 
     return (lambda ps: optim.SGD(ps, lr=0.1), quadratic, (1.0, 1.0), 3), {}
 
 
 SAMPLES = {
-    "nnbook.optim.schedules.ExponentialLR.__init__": _scheduler(0.9),
-    "nnbook.optim.schedules.StepLR.__init__": _scheduler(2),
-    "nnbook.optim.landscapes.trajectory": _trajectory,
-    "nnbook.optim.rules.sgd_update": _rule,
-    "nnbook.optim.rules.adagrad_update": _rule,
-    "nnbook.optim.rules.rmsprop_update": _rule,
-    "nnbook.optim.rules.adadelta_update": _adam_like,
-    "nnbook.optim.rules.adam_update": _adam_like,
-    "nnbook.optim.rules.adamw_update": _adam_like,
+    "nnbook.optim.ExponentialLR.__init__": _scheduler(0.9),
+    "nnbook.optim.StepLR.__init__": _scheduler(2),
+    "nnbook.optim.trajectory": _trajectory,
+    "nnbook.optim.sgd_update": _rule,
+    "nnbook.optim.adagrad_update": _rule,
+    "nnbook.optim.rmsprop_update": _rule,
+    "nnbook.optim.adadelta_update": _adam_like,
+    "nnbook.optim.adam_update": _adam_like,
+    "nnbook.optim.adamw_update": _adam_like,
     **{
-        f"nnbook.optim.optimizers.{name}.__init__": _optimizer
+        f"nnbook.optim.{name}.__init__": _optimizer
         for name in ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam")
     },
 }

@@ -1,4 +1,4 @@
-"""Samples and references for the contracts of nnbook.recurrent.
+"""Samples and references for the contracts of nnbook.rnn.
 
 The backward passes are compared with autograd. Their samples run the forward pass on
 the fixed tensors below, so a reference can rebuild the same graph from the cache and
@@ -8,7 +8,7 @@ the biases, which the cache does not hold.
 import torch
 from helpers import randn
 
-from nnbook import recurrent as rec
+from nnbook.rnn import _recurrent as rec
 
 B, D, H, T = 3, 2, 4, 5
 X = randn(T, B, D, seed=1)
@@ -68,64 +68,73 @@ def _torch_lstm(x, h0, c0, *weights):
     return _torch_layer(torch.nn.LSTM, x, (h0[None], c0[None]), weights)
 
 
+def _forecaster_call():
+    from nnbook.rnn import Forecaster
+
+    torch.manual_seed(0)
+    return (
+        (Forecaster(hidden=2).double(), randn(5, 3, seed=2), randn(5, seed=3)),
+        {"steps": 2, "lr": 0.01},
+    )
+
+
 SAMPLES = {
-    "nnbook.recurrent.rnn_cell_backward": _with_cache(
+    "nnbook.rnn.adam_steps": _forecaster_call,
+    "nnbook.rnn.rnn_cell_backward": _with_cache(
         rec.rnn_cell_forward, X[0], H_PREV, *RNN, upstream=(DH,)
     ),
-    "nnbook.recurrent.rnn_backward": _with_cache(
-        rec.rnn_forward, X, H_PREV, *RNN, upstream=(DOUT, DH)
-    ),
-    "nnbook.recurrent.lstm_gates_forward": _call(PRE, C_PREV),
-    "nnbook.recurrent.lstm_gates_backward": _with_cache(
+    "nnbook.rnn.rnn_backward": _with_cache(rec.rnn_forward, X, H_PREV, *RNN, upstream=(DOUT, DH)),
+    "nnbook.rnn.lstm_gates_forward": _call(PRE, C_PREV),
+    "nnbook.rnn.lstm_gates_backward": _with_cache(
         rec.lstm_gates_forward, PRE, C_PREV, upstream=(DH, DC)
     ),
-    "nnbook.recurrent.lstm_cell_forward": _call(X[0], H_PREV, C_PREV, *LSTM),
-    "nnbook.recurrent.lstm_cell_backward": _with_cache(
+    "nnbook.rnn.lstm_cell_forward": _call(X[0], H_PREV, C_PREV, *LSTM),
+    "nnbook.rnn.lstm_cell_backward": _with_cache(
         rec.lstm_cell_forward, X[0], H_PREV, C_PREV, *LSTM, upstream=(DH, DC)
     ),
-    "nnbook.recurrent.lstm_forward": _call(X, H_PREV, C_PREV, *LSTM),
-    "nnbook.recurrent.lstm_backward": _with_cache(
+    "nnbook.rnn.lstm_forward": _call(X, H_PREV, C_PREV, *LSTM),
+    "nnbook.rnn.lstm_backward": _with_cache(
         rec.lstm_forward, X, H_PREV, C_PREV, *LSTM, upstream=(DOUT, DH, DC)
     ),
 }
 
 #: The reference each function is compared with, given the same call.
 REFERENCES = {
-    "nnbook.recurrent.rnn_cell_forward": torch.rnn_tanh_cell,
-    "nnbook.recurrent.rnn_forward": lambda x, h0, *weights: _torch_layer(
+    "nnbook.rnn.rnn_cell_forward": torch.rnn_tanh_cell,
+    "nnbook.rnn.rnn_forward": lambda x, h0, *weights: _torch_layer(
         torch.nn.RNN, x, h0[None], weights
     ),
-    "nnbook.recurrent.lstm_cell_forward": lambda x_t, h, c, *weights: torch.lstm_cell(
+    "nnbook.rnn.lstm_cell_forward": lambda x_t, h, c, *weights: torch.lstm_cell(
         x_t, (h, c), *weights
     )[0],
-    "nnbook.recurrent.lstm_gates_forward": lambda pre, c_prev: _lstm_gates(pre, c_prev)[0],
-    "nnbook.recurrent.lstm_forward": _torch_lstm,
-    "nnbook.recurrent.rnn_parameters": lambda x, h: sum(
+    "nnbook.rnn.lstm_gates_forward": lambda pre, c_prev: _lstm_gates(pre, c_prev)[0],
+    "nnbook.rnn.lstm_forward": _torch_lstm,
+    "nnbook.rnn.rnn_parameters": lambda x, h: sum(
         p.numel() for p in torch.nn.RNN(x, h).parameters()
     ),
-    "nnbook.recurrent.lstm_parameters": lambda x, h, convention: sum(
+    "nnbook.rnn.lstm_parameters": lambda x, h, convention: sum(
         p.numel() for p in torch.nn.LSTM(x, h).parameters()
     ),
     # the backward passes: dx_t (or dpre, dx) by autograd through torch's cells
-    "nnbook.recurrent.rnn_cell_backward": lambda dh_t, cache: _first_grad(
+    "nnbook.rnn.rnn_cell_backward": lambda dh_t, cache: _first_grad(
         torch.rnn_tanh_cell, (cache.x_t, cache.h_prev, *RNN), (dh_t,)
     ),
-    "nnbook.recurrent.rnn_backward": lambda dout, dh_n, cache: _first_grad(
+    "nnbook.rnn.rnn_backward": lambda dout, dh_n, cache: _first_grad(
         lambda x, h0, *w: torch.rnn_tanh(x, h0[None], list(w), True, 1, 0.0, False, False, False)[
             :2
         ],
         (cache.x, cache.h_prev[0], *RNN),
         (dout, dh_n[None]),
     ),
-    "nnbook.recurrent.lstm_gates_backward": lambda dh_t, dc_t, cache: _first_grad(
+    "nnbook.rnn.lstm_gates_backward": lambda dh_t, dc_t, cache: _first_grad(
         _lstm_gates, (PRE, cache.c_prev), (dh_t, dc_t)
     ),
-    "nnbook.recurrent.lstm_cell_backward": lambda dh_t, dc_t, cache: _first_grad(
+    "nnbook.rnn.lstm_cell_backward": lambda dh_t, dc_t, cache: _first_grad(
         lambda x_t, h, c, *w: torch.lstm_cell(x_t, (h, c), *w),
         (cache.x_t, cache.h_prev, cache.gates.c_prev, *LSTM),
         (dh_t, dc_t),
     ),
-    "nnbook.recurrent.lstm_backward": lambda dout, dh_n, dc_n, cache: _first_grad(
+    "nnbook.rnn.lstm_backward": lambda dout, dh_n, dc_n, cache: _first_grad(
         lambda x, h0, c0, *w: _lstm_sequence(x, h0, c0, w),
         (cache.x, cache.h_prev[0], cache.gates[0].c_prev, *LSTM),
         (dout, dh_n, dc_n),

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from nnbook import architectures as A
+from nnbook.cnn import _architectures as A
+from nnbook.train import count_parameters
 
 pytestmark = pytest.mark.cnn
 
@@ -24,13 +25,13 @@ def test_parameter_counts_are_the_published_ones(name):
     build, count = PUBLISHED[name]
     with torch.device("meta"):  # nothing is allocated
         model = build()
-    assert A.count_parameters(model) == count
+    assert count_parameters(model) == count
 
 
 def test_lenet_count_by_hand():
     by_hand = (6 * (1 * 5 * 5 + 1) + 16 * (6 * 5 * 5 + 1)  # the two convolutions
                + 120 * (400 + 1) + 84 * (120 + 1) + 10 * (84 + 1))  # fmt: skip
-    assert A.count_parameters(A.LeNet5()) == by_hand == 61_706
+    assert count_parameters(A.LeNet5()) == by_hand == 61_706
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,7 @@ def test_summary_adds_up():
     rows = A.summary(model, (1, 3, 224, 224))
     assert [name for name, _, _ in rows] == ["features", "avgpool", "classifier"]
     assert rows[0][1] == (1, 512, 7, 7) and rows[-1][1] == (1, 1000)
-    assert sum(count for _, _, count in rows) == A.count_parameters(model)
+    assert sum(count for _, _, count in rows) == count_parameters(model)
 
 
 @pytest.mark.parametrize("handwritten", [False, True])
@@ -116,3 +117,12 @@ def test_reset_parameters_rejects_what_it_cannot_use():
         A.reset_parameters(3, generator=torch.Generator())
     with pytest.raises(TypeError, match="generator must be a Generator, got int"):
         A.reset_parameters(A.LeNet5(), generator=3)
+
+
+def test_count_parameters_counts_an_mlp_and_leaves_out_frozen_tensors():
+    from nnbook.fnn import MLP
+
+    assert count_parameters(MLP([4, 3, 2])) == 4 * 3 + 3 + 3 * 2 + 2
+    layer = torch.nn.Linear(4, 3)
+    layer.bias.requires_grad_(False)
+    assert count_parameters(layer) == 12

@@ -1,4 +1,4 @@
-"""nnbook.cnn_training: the SGD recipe of the convolutional chapter, on a tiny problem."""
+"""nnbook.cnn: the SGD recipe of the convolutional chapter, on a tiny problem."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from helpers import randn
 
 import nnbook
-from nnbook.cnn_training import train_classifier
+from nnbook.cnn._training import train_classifier
 
 pytestmark = pytest.mark.cnn
 

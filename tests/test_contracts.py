@@ -94,6 +94,10 @@ def _example(spec, dims, seed):
         return -1
     if isinstance(spec, c.Tensors):
         return [_randn(3, 2, seed=seed), _randn(2, seed=seed + 1)]
+    if isinstance(spec, c.Instance) and spec.cls is torch.dtype:
+        return torch.float64
+    if isinstance(spec, c.Instance) and isinstance(torch.device("cpu"), spec.cls):
+        return "cpu" if isinstance("cpu", spec.cls) else torch.device("cpu")
     if isinstance(spec, c.Instance):
         return None if spec.optional else pytest.skip(f"no example of {spec.cls}")
     if isinstance(spec, c.Methods):
@@ -101,7 +105,7 @@ def _example(spec, dims, seed):
     if isinstance(spec, c.Reals):
         low = spec.low if spec.low is not None else 0
         high = spec.high if spec.high is not None else low + 2
-        return ((low + high) / 2,) * spec.count
+        return ((low + high) / 2,) * (spec.count or 3)
     raise AssertionError(f"no example for {spec!r}")  # pragma: no cover
 
 
@@ -152,19 +156,18 @@ def _sample(name):
 
 
 def _public(name):
-    """The callable a reader calls: a function, a class for ``__init__``, or a method."""
-    parts = name.split(".")
-    for k in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:k]))
-        except ImportError:
-            continue
-        for attr in parts[k:]:
-            if attr == "__init__":
-                return obj  # the class: calling it runs __init__
-            obj = getattr(obj, attr)
-        return obj
-    raise AssertionError(f"cannot import {name}")  # pragma: no cover
+    """The callable a reader calls: a function, a class for ``__init__``, or a method.
+
+    It is found where the contract's function was defined, so that private base classes
+    (``_Flow``) resolve as well as the names a package exports.
+    """
+    function = c.REGISTRY[name].function
+    obj = importlib.import_module(function.__module__)
+    for attr in function.__qualname__.split("."):
+        if attr == "__init__":
+            return obj  # the class: calling it runs __init__
+        obj = getattr(obj, attr)
+    return obj
 
 
 def test_the_registry_covers_the_feedforward_package():
@@ -193,7 +196,10 @@ def test_a_valid_call_runs(name):
 
 def _bad_values(spec):
     """(value, error) pairs that ``spec`` must refuse."""
-    yield "x" if not isinstance(spec, c.Choice) else object(), (TypeError, ValueError)
+    takes_str = isinstance(spec, c.Choice) or (
+        isinstance(spec, c.Instance) and isinstance("x", spec.cls)
+    )
+    yield object() if takes_str else "x", (TypeError, ValueError)
     if isinstance(spec, c.Real) and not spec.integer:
         yield math.nan, ValueError
     if isinstance(spec, c.Int):
@@ -207,8 +213,12 @@ def _bad_values(spec):
         yield 1, TypeError
     if isinstance(spec, c.Reals):
         yield 0.5, TypeError
-        yield (0.5,) * (spec.count + 1), ValueError
-        yield (math.nan,) * spec.count, ValueError
+        if spec.count is None:
+            yield (), ValueError
+            yield (0.5, math.nan), ValueError
+        else:
+            yield (0.5,) * (spec.count + 1), ValueError
+            yield (math.nan,) * spec.count, ValueError
     if isinstance(spec, c.Methods) and not spec.names and not spec.many:
         yield 3, (TypeError, ValueError)
     if isinstance(spec, c.Ints):

@@ -1,4 +1,4 @@
-"""nnbook.conv against torch.nn.functional and autograd, in float64."""
+"""nnbook.cnn against torch.nn.functional and autograd, in float64."""
 
 import pytest
 import torch
@@ -7,7 +7,7 @@ from helpers import batch_norm_against_torch, randn, seeds
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from nnbook import conv
+from nnbook.cnn import _conv as conv
 
 pytestmark = pytest.mark.cnn
 

@@ -1,11 +1,11 @@
-"""nnbook.conv.conv2d_input_grad against torch autograd, in float64."""
+"""nnbook.cnn.conv2d_input_grad against torch autograd, in float64."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 from helpers import randn
 
-from nnbook import conv
+from nnbook.cnn import _conv as conv
 
 pytestmark = pytest.mark.cnn
 

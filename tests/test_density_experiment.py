@@ -1,11 +1,11 @@
-"""nnbook.invertible.toy.density_experiment: the experiment of the three density pages."""
+"""nnbook.invertible.density_experiment: the experiment of the three density pages."""
 
 import math
 from dataclasses import fields
 
 import pytest
 
-from nnbook.invertible import toy
+from nnbook.invertible import _toy as toy
 
 CHEAP = {"steps": 3, "batch_size": 16, "n_test": 50}
 LABELS = {"i-ResNet", "coupling"}

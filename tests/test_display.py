@@ -5,7 +5,7 @@ from IPython.display import Markdown
 
 import nnbook
 from nnbook.display import source
-from nnbook.feedforward import linear_forward
+from nnbook.fnn import linear_forward
 
 pytestmark = pytest.mark.spine
 

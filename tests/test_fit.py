@@ -6,12 +6,12 @@ import torch.nn.functional as F
 
 from nnbook import optim
 from nnbook.data import digits
-from nnbook.feedforward import (
+from nnbook.fnn import (
     MLP,
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
 )
-from nnbook.train import accuracy, batches, fit, predict
+from nnbook.train import accuracy, batches, fit, minimize, predict
 
 pytestmark = pytest.mark.fnn
 
@@ -190,3 +190,59 @@ def test_the_default_loss_needs_integer_labels():
         fit(MLP([4, 2]), X, torch.zeros(8, 2, dtype=torch.int64), epochs=1, progress=False)
     with pytest.raises(ValueError, match=r"y must have shape \(n=8, \*\), got \(7, 2\)"):
         fit(MLP([4, 2]), X, torch.zeros(7, 2), epochs=1, loss=F.mse_loss, progress=False)
+
+
+def test_minimize_follows_gradient_descent_on_a_quadratic_in_closed_form():
+    # J(w) = |w|^2 / 2 has gradient w, so each step multiplies w by (1 - lr).
+    w = torch.tensor([3.0, -4.0], dtype=torch.float64, requires_grad=True)
+    seen = []
+    values = minimize(
+        lambda: 0.5 * (w * w).sum(),
+        torch.optim.SGD([w], lr=0.1),
+        5,
+        callback=lambda step, value: seen.append((step, value)),
+    )
+    expected = [12.5 * 0.81**k for k in range(5)]
+    torch.testing.assert_close(
+        torch.tensor(values, dtype=torch.float64), torch.tensor(expected, dtype=torch.float64)
+    )
+    torch.testing.assert_close(w.detach(), torch.tensor([3.0, -4.0], dtype=torch.float64) * 0.9**5)
+    assert seen == list(zip(range(1, 6), values, strict=True))
+
+
+def test_minimize_is_bit_identical_to_a_hand_written_adam_loop_with_a_schedule():
+    def run(use_minimize):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1, dtype=torch.float64)
+        X, y = torch.randn(20, 3, dtype=torch.float64), torch.randn(20, 1, dtype=torch.float64)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 30)
+        loss = lambda: torch.nn.functional.mse_loss(model(X), y)  # noqa: E731
+        if use_minimize:
+            minimize(loss, optimizer, 30, scheduler=schedule)
+        else:
+            for _ in range(30):
+                value = loss()
+                optimizer.zero_grad()
+                value.backward()
+                optimizer.step()
+                schedule.step()
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert torch.equal(run(True), run(False))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"steps": 0}, ValueError, "steps"),
+        ({"steps": 2.5}, TypeError, "steps"),
+        ({"optimizer": object()}, TypeError, "optimizer"),
+        ({"loss": 3.0}, TypeError, "loss"),
+    ],
+)
+def test_minimize_names_the_bad_argument(kwargs, error, message):
+    w = torch.zeros(2, requires_grad=True)
+    call = {"loss": lambda: (w * w).sum(), "optimizer": torch.optim.SGD([w], lr=0.1), "steps": 3}
+    with pytest.raises(error, match=message):
+        minimize(**{**call, **kwargs})

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from helpers import batch_shapes, randn, seeds
 from hypothesis import given, settings
 
-from nnbook.feedforward import activations as act
+from nnbook.fnn import _activations as act
 
 pytestmark = pytest.mark.fnn
 

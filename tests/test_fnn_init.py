@@ -6,7 +6,7 @@ import pytest
 import torch
 from helpers import generator
 
-from nnbook.feedforward.init import INIT_SCHEMES, init_std, init_weight
+from nnbook.fnn._init import INIT_SCHEMES, init_std, init_weight
 
 pytestmark = pytest.mark.fnn
 

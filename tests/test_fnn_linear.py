@@ -1,4 +1,4 @@
-"""nnbook.feedforward against torch in float64: values, gradients and errors."""
+"""nnbook.fnn against torch in float64: values, gradients and errors."""
 
 import pytest
 import torch
@@ -7,7 +7,7 @@ from helpers import randn, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbook.feedforward import linear, linear_backward, linear_forward
+from nnbook.fnn import linear, linear_backward, linear_forward
 
 pytestmark = pytest.mark.fnn
 

@@ -7,7 +7,7 @@ from helpers import batch_shapes, generator, randn, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbook.feedforward import losses
+from nnbook.fnn import _losses as losses
 
 pytestmark = pytest.mark.fnn
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nnbook.feedforward import MLP, softmax_cross_entropy_backward, softmax_cross_entropy_forward
+from nnbook.fnn import MLP, softmax_cross_entropy_backward, softmax_cross_entropy_forward
 
 pytestmark = pytest.mark.fnn
 

@@ -7,7 +7,7 @@ from helpers import assert_all_close, batch_norm_against_torch, generator, randn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbook.feedforward import regularization as reg
+from nnbook.fnn import _regularization as reg
 
 pytestmark = pytest.mark.fnn
 
@@ -138,7 +138,7 @@ def test_batch_norm_in_eval_accepts_a_single_sample():
 
 
 def test_batch_norm_of_a_huge_constant_map_is_zero_in_float32():
-    from nnbook import conv
+    from nnbook.cnn import _conv as conv
 
     x = torch.full((8, 3, 5, 5), 1e30)
     out = conv.batch_norm2d(x, torch.ones(3), torch.zeros(3))

@@ -1,4 +1,4 @@
-"""nnbook.forecast: the LSTM forecaster, its full-batch training and its forecasts."""
+"""nnbook.rnn: the LSTM forecaster, its full-batch training and its forecasts."""
 
 import pytest
 import torch
@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from helpers import randn
 
 import nnbook
-from nnbook import modules
-from nnbook.forecast import Forecaster, adam_steps, fit_forecaster, recursive_forecast
+from nnbook import rnn
+from nnbook.rnn._forecast import Forecaster, adam_steps, fit_forecaster, recursive_forecast
 
 pytestmark = pytest.mark.rnn
 
@@ -48,7 +48,7 @@ def test_forecaster_is_the_last_lstm_state_through_a_linear_head():
 
 
 def test_nnbook_lstm_draws_and_computes_the_same_as_torch():
-    ours, theirs = _model(lstm=modules.LSTM), _model()
+    ours, theirs = _model(lstm=rnn.LSTM), _model()
     for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
         assert torch.equal(a, b)
     torch.testing.assert_close(ours(X), theirs(X))
@@ -144,8 +144,8 @@ def test_fit_forecaster_is_deterministic():
 
 
 def test_fit_forecaster_follows_the_data_dtype_and_lstm_class():
-    model, _ = fit_forecaster(X.float(), Y.float(), hidden=2, steps=1, lstm=modules.LSTM)
-    assert isinstance(model.lstm, modules.LSTM)
+    model, _ = fit_forecaster(X.float(), Y.float(), hidden=2, steps=1, lstm=rnn.LSTM)
+    assert isinstance(model.lstm, rnn.LSTM)
     assert model.head.weight.dtype == torch.float32
 
 

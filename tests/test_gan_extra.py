@@ -1,9 +1,9 @@
-"""nnbook.generative.gan.optimal_discriminator against autograd, in float64."""
+"""nnbook.generative.optimal_discriminator against autograd, in float64."""
 
 import pytest
 import torch
 
-from nnbook.generative.gan import optimal_discriminator
+from nnbook.generative._gan import optimal_discriminator
 
 pytestmark = pytest.mark.gd
 

@@ -1,4 +1,4 @@
-"""nnbook.generative and nnbook.discriminative against scikit-learn, autograd and enumeration."""
+"""nnbook.generative and nnbook.generative against scikit-learn, autograd and enumeration."""
 
 import itertools
 import math
@@ -10,9 +10,13 @@ from sklearn import discriminant_analysis, linear_model, naive_bayes
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.preprocessing import StandardScaler
 
-from nnbook.discriminative import LogisticRegression, SoftmaxRegression, logistic_gradient
-from nnbook.estimator import NotFittedError
 from nnbook.generative import BernoulliRBM, GaussianBayes, GaussianNaiveBayes, train_gan
+from nnbook.generative._discriminative import (
+    LogisticRegression,
+    SoftmaxRegression,
+    logistic_gradient,
+)
+from nnbook.generative._estimator import NotFittedError
 
 pytestmark = pytest.mark.gd
 
@@ -293,7 +297,7 @@ def test_rbm_bad_input():
 
 
 def test_naive_bayes_without_smoothing_refuses_a_constant_feature():
-    from nnbook.generative.bayes import GaussianNaiveBayes
+    from nnbook.generative._bayes import GaussianNaiveBayes
 
     X = torch.tensor([[1.0, 2.0], [1.0, 3.0], [1.0, 4.0], [1.0, 5.0]], dtype=torch.float64)
     y = torch.tensor([0, 0, 1, 1])

@@ -22,8 +22,8 @@ from nnbook.invertible import (
     power_iteration,
     toy,
 )
-from nnbook.invertible import logdet as ld
-from nnbook.invertible.classifier import IResNetClassifier
+from nnbook.invertible import _logdet as ld
+from nnbook.invertible._classifier import IResNetClassifier
 
 pytestmark = pytest.mark.invertible
 
@@ -306,7 +306,7 @@ def test_bad_input():
 
 
 def test_the_series_refuses_bad_term_counts_and_expanding_maps():
-    from nnbook.invertible import logdet as ld
+    from nnbook.invertible import _logdet as ld
 
     x = randn(4, 2)
     for n in (0, -1):

@@ -1,10 +1,10 @@
-"""nnbook.invertible.logdet: the series and the Russian roulette from given traces, in float64."""
+"""nnbook.invertible: the series and the Russian roulette from given traces, in float64."""
 
 import pytest
 import torch
 from helpers import generator, randn
 
-from nnbook.invertible import logdet as ld
+from nnbook.invertible import _logdet as ld
 
 pytestmark = pytest.mark.invertible
 

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from helpers import generator, randn
 
-from nnbook import conv
-from nnbook.architectures import LeNet5
+from nnbook.cnn import _conv as conv
+from nnbook.cnn._architectures import LeNet5
 
 pytestmark = pytest.mark.cnn
 

@@ -1,9 +1,9 @@
-"""nnbook.optim.rules.adamw_update against torch.optim.AdamW, 100 steps in float64."""
+"""nnbook.optim.adamw_update against torch.optim.AdamW, 100 steps in float64."""
 
 import pytest
 import torch
 
-from nnbook.optim.rules import adam_update, adamw_update
+from nnbook.optim._rules import adam_update, adamw_update
 
 pytestmark = pytest.mark.optim
 

@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from helpers import close_figures  # noqa: E402, F401
 
-from nnbook.invertible import toy  # noqa: E402
+from nnbook.invertible import _toy as toy
 from nnbook.plot.invertible import (  # noqa: E402
     draw_activation_and_slope,
     draw_banach_errors,

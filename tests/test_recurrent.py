@@ -1,4 +1,4 @@
-"""nnbook.recurrent against torch.nn.RNN / torch.nn.LSTM and autograd, in float64."""
+"""nnbook.rnn against torch.nn.RNN / torch.nn.LSTM and autograd, in float64."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ from helpers import assert_all_close, randn, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbook import recurrent as rec
+from nnbook.rnn import _recurrent as rec
 
 pytestmark = pytest.mark.rnn
 

@@ -1,4 +1,4 @@
-"""nnbook.modules.RNN/LSTM/TimeDistributed against torch.nn, checkpoints, and the sequence tasks."""
+"""nnbook.rnn.RNN/LSTM/TimeDistributed against torch.nn, checkpoints, and the sequence tasks."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ from helpers import assert_all_close, randn, seeds
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnbook import checkpoint, data, modules
+from nnbook import checkpoint, data, rnn
 
 pytestmark = pytest.mark.rnn
 
@@ -32,7 +32,7 @@ def _pair(c):
                   dtype=torch.float64)  # fmt: skip
     torch.manual_seed(c["seed"])
     theirs = getattr(torch.nn, c["kind"])(c["D"], c["H"], **kwargs)
-    ours = getattr(modules, c["kind"])(c["D"], c["H"], **kwargs)
+    ours = getattr(rnn, c["kind"])(c["D"], c["H"], **kwargs)
     ours.load_state_dict(theirs.state_dict())
     return ours, theirs
 
@@ -70,7 +70,7 @@ def test_modules_match_torch_forward_and_backward(c):
 
 def test_state_dict_copies_both_ways():
     theirs = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True)
-    ours = modules.LSTM(3, 5, num_layers=2, bidirectional=True)
+    ours = rnn.LSTM(3, 5, num_layers=2, bidirectional=True)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     theirs.load_state_dict(ours.state_dict())
     x = torch.randn(4, 2, 3)
@@ -78,7 +78,7 @@ def test_state_dict_copies_both_ways():
 
 
 def test_module_bad_input():
-    lstm = modules.LSTM(3, 4, num_layers=2)
+    lstm = rnn.LSTM(3, 4, num_layers=2)
     with pytest.raises(
         ValueError, match=r"input must have 3 dimensions \(\*, \*, F_in=3\), got 2: \(5, 3\)"
     ):
@@ -95,15 +95,15 @@ def test_module_bad_input():
     ):
         lstm(torch.zeros(0, 2, 3))
     with pytest.raises(ValueError, match=r"nonlinearity must be 'tanh', got 'relu'"):
-        modules.RNN(3, 4, nonlinearity="relu")
+        rnn.RNN(3, 4, nonlinearity="relu")
     with pytest.raises(ValueError, match=r"proj_size must be 0"):
-        modules.LSTM(3, 4, proj_size=2)
+        rnn.LSTM(3, 4, proj_size=2)
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_time_distributed_shares_one_layer_across_steps(batch_first):
     dense = torch.nn.Linear(5, 2, dtype=torch.float64)
-    wrapped = modules.TimeDistributed(dense)
+    wrapped = rnn.TimeDistributed(dense)
     x = randn(7, 3, 5)
     y = wrapped(x)
     assert y.shape == (7, 3, 2)
@@ -118,9 +118,9 @@ def test_time_distributed_shares_one_layer_across_steps(batch_first):
 
 def test_checkpoint_round_trip(tmp_path):
     torch.manual_seed(0)
-    model = modules.LSTM(2, 3, num_layers=2)
+    model = rnn.LSTM(2, 3, num_layers=2)
     path = checkpoint.save(model, tmp_path / "lstm.pt")
-    fresh = checkpoint.load(modules.LSTM(2, 3, num_layers=2), path)
+    fresh = checkpoint.load(rnn.LSTM(2, 3, num_layers=2), path)
     x = torch.randn(6, 4, 2)
     assert torch.equal(model(x)[0], fresh(x)[0])
 

@@ -41,7 +41,10 @@ def test_spread_reports_mean_and_range():
 
 @pytest.mark.parametrize(
     ("values", "message"),
-    [([], r"values must hold at least one number"), ([1.0, math.nan], r"must not contain NaN")],
+    [
+        ([], r"values must hold at least one number"),
+        ([1.0, math.nan], r"values\[1\] must be a number, got nan"),
+    ],
 )
 def test_spread_rejects_empty_and_nan(values, message):
     with pytest.raises(ValueError, match=message):

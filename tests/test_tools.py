@@ -126,3 +126,15 @@ def test_stamp_gives_one_install_cell_folds_solutions_and_records_the_version():
     assert nb.metadata["nnbook"] == {"version": "9.9.9"}
     stamp(nb, "10.0.0")  # a new version replaces the cell's text, and adds no cell
     assert len(nb.cells) == 3 and 'NNBOOK_PAGE_VERSION"] = "10.0.0"' in nb.cells[0].source
+
+
+def test_moved_api_pages_send_the_reader_on():
+    from book_html import MOVED_PAGES, redirect
+
+    page = redirect("cnn.html")
+    assert 'http-equiv="Refresh" content="0; url=cnn.html"' in page
+    assert '<a href="cnn.html">' in page
+    root = Path(__file__).resolve().parent.parent
+    for old, target in MOVED_PAGES.items():
+        assert not (root / f"{old}.md").exists(), f"{old} is a page again"
+        assert (root / old).parent.joinpath(target).with_suffix(".md").exists()

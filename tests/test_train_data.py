@@ -9,8 +9,8 @@ import torch  # noqa: E402
 
 from nnbook import data  # noqa: E402
 from nnbook.data import digits, mnist5k  # noqa: E402
-from nnbook.estimator import check_X, check_Xy  # noqa: E402
-from nnbook.feedforward import MLP  # noqa: E402
+from nnbook.fnn import MLP  # noqa: E402
+from nnbook.generative._estimator import check_X, check_Xy  # noqa: E402
 from nnbook.plot import draw_network  # noqa: E402
 from nnbook.train import accuracy, batches, fit, predict  # noqa: E402
 

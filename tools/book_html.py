@@ -133,7 +133,36 @@ def _add_description(app, pagename, templatename, context, doctree):
         context["metatags"] = context.get("metatags", "") + meta
 
 
+#: API pages of the first edition, and the pages that replaced them.
+MOVED_PAGES = {
+    "chapters/appendix/api/conv": "cnn.html",
+    "chapters/appendix/api/feedforward": "fnn.html",
+    "chapters/appendix/api/recurrent": "rnn.html",
+}
+
+
+def redirect(target: str) -> str:
+    """A page that sends the browser on to ``target``, for links to a moved page."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Refresh" content="0; url={target}">'
+        f"<title>Moved</title></head><body><p>This page moved to "
+        f'<a href="{target}">{target}</a>.</p></body></html>\n'
+    )
+
+
+def _write_redirects(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    for old, target in MOVED_PAGES.items():
+        path = Path(app.outdir) / f"{old}.html"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(redirect(target), encoding="utf-8")
+
+
 def setup(app):
+    app.connect("build-finished", _write_redirects)
     app.connect("build-finished", _remove_pst_headers)
     app.connect("build-finished", _prune_mathjax)
     app.connect("html-page-context", _add_description)

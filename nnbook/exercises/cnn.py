@@ -8,11 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnbook import conv, optim
-from nnbook.architectures import count_parameters, reset_parameters
+from nnbook import optim
 from nnbook.check import Case, exercise
+from nnbook.cnn import _conv as conv
+from nnbook.cnn._architectures import reset_parameters
 from nnbook.exercises._cases import rand, randn
-from nnbook.train import accuracy, batches, predict
+from nnbook.train import accuracy, batches, count_parameters, predict
 
 __all__ = [
     "batch_norm_backward",
@@ -206,7 +207,7 @@ def _equivariance_with_torch(x, w, dense, shift):
         "from translation equivariant, for images x (N, 1, H, W) moved `shift` "
         "pixels to the right by torch.roll along the width (dims=3). The layers: "
         "the convolution with filters w (C_out, 1, k, k), k odd, stride 1 and "
-        "padding k // 2 (nnbook.conv.conv2d); and the fully connected layer "
+        "padding k // 2 (nnbook.cnn.conv2d); and the fully connected layer "
         "without bias, weights dense (H W, H W), whose output is read as an "
         "H x W map. For each layer f, the error is the norm of the difference "
         "between f of the moved images and the moved output f(x), relative to "

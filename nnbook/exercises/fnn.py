@@ -1,7 +1,7 @@
 """Exercises of the feedforward chapter.
 
 Each reference is a thin wrapper around the chapter's own functions
-(:mod:`nnbook.feedforward`, :mod:`nnbook.train`), so an exercise checks the
+(:mod:`nnbook.fnn`, :mod:`nnbook.train`), so an exercise checks the
 reader against exactly the code the book shows. The wrong solutions are the
 mistakes readers make; the alternatives are correct solutions written another
 way. The test suite runs both through :func:`nnbook.check`.
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 import nnbook
-from nnbook import feedforward as ff
+from nnbook import fnn as ff
 from nnbook.check import Case, exercise
 from nnbook.exercises._cases import rand, randn
 from nnbook.train import accuracy, batches, fit, predict

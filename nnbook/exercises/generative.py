@@ -1,7 +1,7 @@
 """Exercises of the generative vs discriminative chapter.
 
 Every reference calls the chapter's own code: the estimators of
-:mod:`nnbook.generative` and :mod:`nnbook.discriminative`, or the functions beside
+:mod:`nnbook.generative` and :mod:`nnbook.generative`, or the functions beside
 them. A few references set a fitted model's attributes by hand, so that the book's
 method computes the quantity for given parameters instead of fitted ones.
 """
@@ -16,14 +16,17 @@ import torch
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from nnbook import discriminative
 from nnbook.check import Case, exercise
-from nnbook.discriminative import LogisticRegression, SoftmaxRegression
-from nnbook.estimator import Classifier
 from nnbook.exercises._cases import rand, randn
-from nnbook.generative import gan
-from nnbook.generative.bayes import GaussianBayes, GaussianNaiveBayes
-from nnbook.generative.rbm import BernoulliRBM
+from nnbook.generative import _discriminative as discriminative
+from nnbook.generative import _gan as gan
+from nnbook.generative._bayes import GaussianBayes, GaussianNaiveBayes
+from nnbook.generative._discriminative import (
+    LogisticRegression,
+    SoftmaxRegression,
+)
+from nnbook.generative._estimator import Classifier
+from nnbook.generative._rbm import BernoulliRBM
 
 __all__ = [
     "bayes_posterior",
@@ -56,7 +59,7 @@ class _Table(Classifier):
     """A generative classifier of one discrete feature, given by its tables.
 
     Its scores are :math:`\\log p(y) + \\log p(x \\mid y)`; the book's
-    :meth:`~nnbook.estimator.Classifier.predict_proba` turns them into posteriors.
+    :meth:`~nnbook.generative.Classifier.predict_proba` turns them into posteriors.
     """
 
     def __init__(self, prior, likelihood):
@@ -517,7 +520,7 @@ def _gradient_by_autograd(X, y, w, b, C=math.inf):
     alternatives=(_gradient_by_autograd,),
 )
 def logistic_gradient(X, y, w, b, C=math.inf):
-    """``nnbook.discriminative.logistic_gradient``."""
+    """``nnbook.generative.logistic_gradient``."""
     dw, db = discriminative.logistic_gradient(X, y, w, b, C)
     return dw, torch.as_tensor(db, dtype=X.dtype)
 
@@ -930,7 +933,7 @@ def _gan_via_logit(p_data, p_g):
     alternatives=(_gan_via_logit,),
 )
 def optimal_discriminator(p_data, p_g):
-    """``nnbook.generative.gan.optimal_discriminator``."""
+    """``nnbook.generative.optimal_discriminator``."""
     return gan.optimal_discriminator(p_data, p_g)
 
 

@@ -16,16 +16,16 @@ from torch import nn
 
 from nnbook.check import Case, exercise
 from nnbook.exercises._cases import rand, randn
-from nnbook.invertible.blocks import InvertibleResidualBlock
-from nnbook.invertible.classifier import IResNetClassifier
-from nnbook.invertible.flows import standard_normal_log_prob
-from nnbook.invertible.logdet import (
+from nnbook.invertible._blocks import InvertibleResidualBlock
+from nnbook.invertible._classifier import IResNetClassifier
+from nnbook.invertible._flows import standard_normal_log_prob
+from nnbook.invertible._logdet import (
     exact_logdet,
     roulette_from_traces,
     series_from_traces,
     trace_terms,
 )
-from nnbook.invertible.spectral import SpectralNormLinear, power_iteration
+from nnbook.invertible._spectral import SpectralNormLinear, power_iteration
 
 __all__ = [
     "banach_bound",
@@ -175,7 +175,7 @@ def _power_by_hand(W, u):
     alternatives=(_power_by_hand,),
 )
 def power_iteration_step(W, u):
-    """One step of :func:`nnbook.invertible.spectral.power_iteration`."""
+    """One step of :func:`nnbook.invertible.power_iteration`."""
     sigma, u, _ = power_iteration(W, u, n_iter=1)
     return sigma, u
 
@@ -576,7 +576,7 @@ def _einsum(A, V):
     alternatives=(_einsum,),
 )
 def hutchinson_trace(A, V):
-    """The first of :func:`nnbook.invertible.logdet.trace_terms`, averaged.
+    """The first of :func:`nnbook.invertible.trace_terms`, averaged.
 
     ``g(x) = x A^T`` has the Jacobian ``A`` at every ``x``. ``trace_terms``
     takes it for a block's branch, so ``A`` is a contraction in every case.

@@ -1,7 +1,7 @@
 """Exercises of the optimizers chapter.
 
 Each reference runs the chapter's own code (the update rules of
-:mod:`nnbook.optim.rules`, the optimizers and schedules of :mod:`nnbook.optim`, the
+:mod:`nnbook.optim`, the optimizers and schedules of :mod:`nnbook.optim`, the
 training loop of :mod:`nnbook.train`) on copies of its inputs and returns the results,
 so the reader's function may be pure.
 """
@@ -17,12 +17,12 @@ import nnbook
 from nnbook import optim
 from nnbook.check import Case, exercise
 from nnbook.exercises._cases import rand, randn
-from nnbook.feedforward import MLP
-from nnbook.feedforward.losses import (
+from nnbook.fnn import MLP
+from nnbook.fnn._losses import (
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
 )
-from nnbook.optim import rules
+from nnbook.optim import _rules as rules
 from nnbook.train import accuracy, fit, predict
 
 __all__ = [
@@ -646,7 +646,7 @@ def _bias_logs(m, v, t, beta1, beta2):
 def adam_bias_correction(m, v, t, beta1, beta2):
     """The two quotients of the section's Adam equation.
 
-    The book's :func:`~nnbook.optim.rules.adam_update` folds them into its step and
+    The book's :func:`~nnbook.optim.adam_update` folds them into its step and
     never stores them, so the reference writes them out as the equation does.
     """
     return m / (1 - beta1**t), v / (1 - beta2**t)
@@ -844,7 +844,7 @@ def _adamw_one_line(
 def adamw_step(
     theta, grad, m, v, t, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8
 ):
-    """One call of :func:`nnbook.optim.rules.adamw_update`."""
+    """One call of :func:`nnbook.optim.adamw_update`."""
     theta = theta.clone()
     state = {"step": t - 1, "exp_avg": m.clone(), "exp_avg_sq": v.clone()}
     rules.adamw_update(

@@ -1,7 +1,7 @@
 """Exercises of the recurrent chapter.
 
-Every reference calls the chapter's own code: :mod:`nnbook.recurrent` for the cells,
-whole sequences and backpropagation through time, :mod:`nnbook.modules` for the
+Every reference calls the chapter's own code: :mod:`nnbook.rnn` for the cells,
+whole sequences and backpropagation through time, :class:`nnbook.rnn.RNN` for the
 bidirectional layer, :func:`nnbook.data.windows` for the forecasting windows, and
 scikit-learn's ``TimeSeriesSplit``, which the section on diagnosing fit uses.
 """
@@ -12,9 +12,10 @@ import math
 
 import torch
 
-from nnbook import modules, recurrent
+from nnbook import rnn
 from nnbook.check import Case, exercise
 from nnbook.exercises._cases import randn
+from nnbook.rnn import _recurrent as recurrent
 
 __all__ = [
     "bidirectional_rnn",
@@ -139,7 +140,7 @@ def _sequence_by_cells(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
     alternatives=(_sequence_by_cells,),
 )
 def rnn_sequence(x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
-    """All hidden states of :func:`nnbook.recurrent.rnn_forward`."""
+    """All hidden states of :func:`nnbook.rnn.rnn_forward`."""
     return recurrent.rnn_forward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)[
         0
     ]
@@ -215,7 +216,7 @@ def _step_einsum(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
     alternatives=(_step_einsum,),
 )
 def rnn_step(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
-    """One step of :func:`nnbook.recurrent.rnn_cell_forward`."""
+    """One step of :func:`nnbook.rnn.rnn_cell_forward`."""
     return recurrent.rnn_cell_forward(
         x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh
     )[0]
@@ -326,7 +327,7 @@ def _bptt_autograd(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, dout):
     ),
 )
 def rnn_bptt(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, dout):
-    """:func:`nnbook.recurrent.rnn_forward`, then :func:`~nnbook.recurrent.rnn_backward`."""
+    """:func:`nnbook.rnn.rnn_forward`, then :func:`~nnbook.rnn.rnn_backward`."""
     _, _, cache = recurrent.rnn_forward(
         x, h0, weight_ih, weight_hh, bias_ih, bias_hh
     )
@@ -368,7 +369,7 @@ def _ratio_cases(rng):
     alternatives=(lambda gamma, k: math.exp(k * math.log(gamma)),),
 )
 def gradient_ratio(gamma, k):
-    """Measured with :func:`nnbook.recurrent.rnn_backward`, as in the section."""
+    """Measured with :func:`nnbook.rnn.rnn_backward`, as in the section."""
     H, B, T = 4, 2, k + 2
     rng = torch.Generator().manual_seed(0)
     q, _ = torch.linalg.qr(randn(rng, H, H))
@@ -472,7 +473,7 @@ def _lstm_cell_torch(
     alternatives=(_lstm_cell_torch, _lstm_cell_mistake("right")),
 )
 def lstm_cell(x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
-    """(h_t, c_t) of :func:`nnbook.recurrent.lstm_cell_forward`."""
+    """(h_t, c_t) of :func:`nnbook.rnn.lstm_cell_forward`."""
     h_t, c_t, _ = recurrent.lstm_cell_forward(
         x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh
     )
@@ -601,7 +602,7 @@ def _lstm_backward_mistake(mode):
 def lstm_step_backward(
     x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh, dh_t, dc_t
 ):
-    """:func:`nnbook.recurrent.lstm_cell_backward` after the forward step."""
+    """:func:`nnbook.rnn.lstm_cell_backward` after the forward step."""
     _, _, cache = recurrent.lstm_cell_forward(
         x_t, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh
     )
@@ -652,7 +653,7 @@ def _sigmoid(z):
     alternatives=(lambda b, k: math.exp(-k * math.log1p(math.exp(-b))),),
 )
 def carousel_factor(forget_bias, k):
-    """Measured with :func:`nnbook.recurrent.lstm_backward` over k steps."""
+    """Measured with :func:`nnbook.rnn.lstm_backward` over k steps."""
     H, B = 3, 2
     weight_ih = torch.zeros(4 * H, 1, dtype=torch.float64)
     weight_hh = torch.zeros(4 * H, H, dtype=torch.float64)
@@ -762,7 +763,7 @@ def _cell_states_torch(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     alternatives=(_cell_states_torch, _cell_states_mistake("right")),
 )
 def cell_states(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
-    """c_1 .. c_T from :func:`nnbook.recurrent.lstm_forward` and its cache."""
+    """c_1 .. c_T from :func:`nnbook.rnn.lstm_forward` and its cache."""
     _, (_, c_T), cache = recurrent.lstm_forward(
         x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh
     )
@@ -840,7 +841,7 @@ def _count_module(input_size, hidden_size, layers=1, bidirectional=False):
     alternatives=(_count_module,),
 )
 def lstm_parameters(input_size, hidden_size, layers=1, bidirectional=False):
-    """Sum of :func:`nnbook.recurrent.lstm_parameters` over layers and directions."""
+    """Sum of :func:`nnbook.rnn.lstm_parameters` over layers and directions."""
     directions = 2 if bidirectional else 1
     inputs = [input_size] + [directions * hidden_size] * (layers - 1)
     return directions * sum(
@@ -1009,9 +1010,9 @@ def _bi_reads_forward(x, forward, backward):
     alternatives=(_bi_right,),
 )
 def bidirectional_rnn(x, forward, backward):
-    """:class:`nnbook.modules.RNN` with ``bidirectional=True`` and these weights."""
+    """:class:`nnbook.rnn.RNN` with ``bidirectional=True`` and these weights."""
     D, H = x.shape[2], forward[1].shape[0]
-    layer = modules.RNN(D, H, bidirectional=True, dtype=torch.float64)
+    layer = rnn.RNN(D, H, bidirectional=True, dtype=torch.float64)
     names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     state = {f"{n}_l0": w for n, w in zip(names, forward, strict=True)}
     state |= {

@@ -1,14 +1,24 @@
-"""Generative models: they model how the data is produced, p(x, y) or p(x).
+"""Generative and discriminative models: the functions of that chapter, both sides.
 
-- :mod:`nnbook.generative.bayes`: Gaussian naive Bayes and the Gaussian Bayes classifier
-  (QDA and LDA), which classify through Bayes' rule and can sample new data;
-- :mod:`nnbook.generative.rbm`: the binary restricted Boltzmann machine, trained by
-  contrastive divergence;
-- :mod:`nnbook.generative.gan`: a small GAN trainer, generation without a density.
+Generative models describe how the data is produced, p(x, y) or p(x): Gaussian naive
+Bayes and the Gaussian Bayes classifier (QDA and LDA), which classify through Bayes'
+rule and can sample; the binary restricted Boltzmann machine trained by contrastive
+divergence; a small GAN, generation without a density. Discriminative models describe
+p(y | x) only: logistic and softmax regression. All classifiers share the scikit-learn
+interface of :class:`Classifier` (``fit``, ``predict_proba``, ``predict``, ``score``).
 """
 
-from nnbook.generative.bayes import GaussianBayes, GaussianNaiveBayes
-from nnbook.generative.gan import train_gan
-from nnbook.generative.rbm import BernoulliRBM
+from nnbook.generative import _bayes, _discriminative, _estimator, _gan, _rbm
+from nnbook.generative._bayes import *  # noqa: F403
+from nnbook.generative._discriminative import *  # noqa: F403
+from nnbook.generative._estimator import *  # noqa: F403
+from nnbook.generative._gan import *  # noqa: F403
+from nnbook.generative._rbm import *  # noqa: F403
 
-__all__ = ["BernoulliRBM", "GaussianBayes", "GaussianNaiveBayes", "train_gan"]
+__all__ = [
+    *_bayes.__all__,
+    *_rbm.__all__,
+    *_gan.__all__,
+    *_discriminative.__all__,
+    *_estimator.__all__,
+]

@@ -50,6 +50,7 @@ def _device(device):
         ) from None
 
 
+@contract(device=Instance(str | torch.device))
 def synchronize(device):
     """Wait until ``device`` has finished the work queued on it; a no-op on the CPU.
 

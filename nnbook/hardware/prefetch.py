@@ -12,7 +12,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from nnbook.contract import Instance, Int, contract
+from nnbook.contract import Instance, Int, Real, contract
 
 __all__ = ["Prefetcher"]
 
@@ -133,6 +133,7 @@ class Prefetcher:
             stop.set()
 
 
+@contract(n=Int(low=1), load=Real(low=0), compute=Real(low=0))
 def epoch_times(n, load, compute):
     r"""Seconds of an epoch of ``n`` batches, without and with prefetching.
 
@@ -153,11 +154,6 @@ def epoch_times(n, load, compute):
     tuple of float
         ``(sequential, prefetched)`` seconds.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    for name, value in (("load", load), ("compute", compute)):
-        if isinstance(value, bool) or not value >= 0:
-            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     return n * (load + compute), n * max(load, compute) + min(load, compute)
 
 

@@ -1,43 +1,41 @@
 """Invertible residual networks (Behrmann et al., 2019) and the tools around them.
 
-- :mod:`nnbook.invertible.spectral`: spectral normalization of dense and conv layers;
-- :mod:`nnbook.invertible.blocks`: LipSwish, invertible residual blocks and their inverse;
-- :mod:`nnbook.invertible.logdet`: exact, power-series, Russian-roulette and Neumann estimators;
-- :mod:`nnbook.invertible.flows`: an i-ResNet flow, ActNorm, an affine-coupling baseline, fitting;
-- :mod:`nnbook.invertible.toy`: the 2-D density experiment, both flows at equal size and budget;
-- :mod:`nnbook.invertible.classifier`: an i-ResNet image classifier and its plain-ResNet twin.
+Spectral normalization of dense and convolutional layers; LipSwish and invertible
+residual blocks with their fixed-point inverse; exact, power-series, Russian-roulette and
+Neumann estimators of the log-determinant; an i-ResNet flow, ActNorm and an
+affine-coupling baseline; the 2-D toy densities with their entropies; the density
+experiment that trains both flows at equal size and budget; and an i-ResNet image
+classifier with its plain-ResNet twin.
 """
 
-from nnbook.invertible.blocks import (
-    InverseNotConverged,
-    InvertibleResidualBlock,
-    LipSwish,
-    mlp_block,
+from nnbook.invertible import (
+    _blocks,
+    _classifier,
+    _densities,
+    _flows,
+    _logdet,
+    _spectral,
+    _toy,
 )
-from nnbook.invertible.flows import (
-    ActNorm,
-    AffineCouplingFlow,
-    IResNetFlow,
-    fit_flow,
-    log_density_grid,
-)
-from nnbook.invertible.spectral import (
-    SpectralNormConv2d,
-    SpectralNormLinear,
-    power_iteration,
-)
+from nnbook.invertible._blocks import *  # noqa: F403
+from nnbook.invertible._classifier import *  # noqa: F403
+from nnbook.invertible._densities import *  # noqa: F403
+from nnbook.invertible._flows import *  # noqa: F403
+from nnbook.invertible._logdet import *  # noqa: F403
+from nnbook.invertible._spectral import *  # noqa: F403
+from nnbook.invertible._toy import *  # noqa: F403
+
+# Constants are named again here, so that their descriptions reach the API page.
+
+#: The 2-D densities of the invertible-ResNet chapter.
+TOY2D = _densities.TOY2D
 
 __all__ = [
-    "ActNorm",
-    "AffineCouplingFlow",
-    "IResNetFlow",
-    "InverseNotConverged",
-    "InvertibleResidualBlock",
-    "LipSwish",
-    "SpectralNormConv2d",
-    "SpectralNormLinear",
-    "fit_flow",
-    "log_density_grid",
-    "mlp_block",
-    "power_iteration",
+    *_spectral.__all__,
+    *_blocks.__all__,
+    *_logdet.__all__,
+    *_flows.__all__,
+    *_densities.__all__,
+    *_toy.__all__,
+    *_classifier.__all__,
 ]

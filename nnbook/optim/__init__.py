@@ -1,47 +1,21 @@
 """Optimizers: the update rules of the optimizers chapter, with ``torch.optim``'s interface.
 
-- :mod:`~nnbook.optim.rules`: each rule as a function of one parameter, its gradient
-  and its state
-- :mod:`~nnbook.optim.optimizers`: ``SGD``, ``Adagrad``, ``RMSprop``, ``Adadelta``, ``Adam``
-- :mod:`~nnbook.optim.schedules`: ``ExponentialLR``, ``StepLR``
-- :mod:`~nnbook.optim.landscapes`: two-dimensional test functions and optimizer paths
+Each rule as a function of one parameter, its gradient and its state (``sgd_update`` to
+``adam_update``); the optimizers built on them (:class:`SGD`, :class:`Adagrad`,
+:class:`RMSprop`, :class:`Adadelta`, :class:`Adam`); learning-rate schedules
+(:class:`ExponentialLR`, :class:`StepLR`); and two-dimensional test functions with the
+path an optimizer takes on them.
 """
 
-from nnbook.optim.landscapes import quadratic, rosenbrock, saddle, trajectory
-from nnbook.optim.optimizers import (
-    SGD,
-    Adadelta,
-    Adagrad,
-    Adam,
-    Optimizer,
-    RMSprop,
-)
-from nnbook.optim.rules import (
-    adadelta_update,
-    adagrad_update,
-    adam_update,
-    rmsprop_update,
-    sgd_update,
-)
-from nnbook.optim.schedules import ExponentialLR, LRScheduler, StepLR
+from nnbook.optim import _landscapes, _optimizers, _rules, _schedules
+from nnbook.optim._landscapes import *  # noqa: F403
+from nnbook.optim._optimizers import *  # noqa: F403
+from nnbook.optim._rules import *  # noqa: F403
+from nnbook.optim._schedules import *  # noqa: F403
 
 __all__ = [
-    "SGD",
-    "Adadelta",
-    "Adagrad",
-    "Adam",
-    "ExponentialLR",
-    "LRScheduler",
-    "Optimizer",
-    "RMSprop",
-    "StepLR",
-    "adadelta_update",
-    "adagrad_update",
-    "adam_update",
-    "quadratic",
-    "rosenbrock",
-    "saddle",
-    "trajectory",
-    "rmsprop_update",
-    "sgd_update",
+    *_rules.__all__,
+    *_optimizers.__all__,
+    *_schedules.__all__,
+    *_landscapes.__all__,
 ]

@@ -109,31 +109,32 @@ def _box(
         w,
         h,
         boxstyle="round,pad=0,rounding_size=0.07",
-        facecolor=_tint(color, share),
-        edgecolor=color,
-        linewidth=1.4,
-        zorder=2,
-        gid=gid,
+        **_outline(color, share, gid),
         **kwargs,
     )
-    ax.add_patch(patch)
-    if s:
-        _text(ax, xy, s, fontsize=fontsize)
-    return patch
+    return _labelled(ax, patch, xy, s, fontsize)
 
 
 def _circle(
     ax, xy, r, s="", *, color=ORANGE, share=0.18, fontsize=FONT, gid="node"
 ):
-    patch = Circle(
-        xy,
-        r,
-        facecolor=_tint(color, share),
-        edgecolor=color,
-        linewidth=1.4,
-        zorder=2,
-        gid=gid,
-    )
+    patch = Circle(xy, r, **_outline(color, share, gid))
+    return _labelled(ax, patch, xy, s, fontsize)
+
+
+def _outline(color, share, gid):
+    """The look of every node: a tinted fill inside an outline of ``color``."""
+    return {
+        "facecolor": _tint(color, share),
+        "edgecolor": color,
+        "linewidth": 1.4,
+        "zorder": 2,
+        "gid": gid,
+    }
+
+
+def _labelled(ax, patch, xy, s, fontsize):
+    """Add ``patch`` to ``ax`` and write ``s`` at its centre ``xy``; return the patch."""
     ax.add_patch(patch)
     if s:
         _text(ax, xy, s, fontsize=fontsize)

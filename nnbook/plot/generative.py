@@ -309,7 +309,7 @@ def draw_gan_losses(history, ax=None):
     ----------
     history : mapping
         With the keys ``"discriminator"`` and ``"generator"``, each a sequence of
-        losses, as :func:`nnbook.generative.gan.train_gan` returns it.
+        losses, as :func:`nnbook.generative.train_gan` returns it.
     ax : matplotlib Axes, optional
         Where to draw; the current Axes by default.
 

@@ -2,7 +2,7 @@
 
 An activation with its slope, the error of the fixed-point inverse against Banach's bound,
 the training curves of a flow, fixed-point residuals block by block, and the fitted
-densities of the 2-D experiment (:mod:`nnbook.invertible.toy`). Every function draws
+densities of the 2-D experiment (:mod:`nnbook.invertible`). Every function draws
 data that the notebook computed; none of them trains or evaluates a model, except
 :func:`draw_toy_densities`, which evaluates the trained flows on a grid and samples them.
 """
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 
-from nnbook.invertible import toy
+from nnbook.invertible import _toy as toy
 
 __all__ = [
     "draw_activation_and_slope",
@@ -284,14 +284,14 @@ def draw_toy_densities(result, *, n_samples=1000):
 
     The upper row shows the true density and the two flows' densities on one colour
     scale; the lower row shows samples of each flow, drawn through its inverse, under
-    its density. The panels are those of :func:`nnbook.invertible.toy.plot_toy_row`,
+    its density. The panels are those of :func:`nnbook.invertible.plot_toy_row`,
     restacked to fit the text column.
 
     Parameters
     ----------
-    result : nnbook.invertible.toy.ToyResult
+    result : nnbook.invertible.ToyResult
         The trained flows and the name of the data set, from
-        :func:`nnbook.invertible.toy.run_toy`.
+        :func:`nnbook.invertible.run_toy`.
     n_samples : int, default 1000
         Samples drawn from each flow.
 

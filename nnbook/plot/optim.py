@@ -41,7 +41,7 @@ def plot_paths(loss, paths, xlim, ylim, levels, ax=None, *, title="", marks=()):
     loss : callable
         ``loss(theta)`` for a tensor ``theta`` of shape (..., 2) returns the values of
         the function over the leading dimensions, as the functions of
-        :mod:`nnbook.optim.landscapes` do.
+        :mod:`nnbook.optim` do.
     paths : dict
         ``{name: path}``, each path a tensor or array of shape (T, 2) of the points
         :math:`(\theta_1, \theta_2)` an optimizer visited, the start first.

@@ -1,9 +1,9 @@
 """Optimizers with the interface of ``torch.optim``: ``step``, ``zero_grad``, ``state_dict``.
 
 Each class validates its hyperparameters and applies one rule of
-:mod:`nnbook.optim.rules` to every parameter that has a gradient. Parameters are any
+:mod:`nnbook.optim` to every parameter that has a gradient. Parameters are any
 tensors whose ``.grad`` is set, by autograd or by a hand-written backward pass such as
-:meth:`nnbook.feedforward.mlp.MLP.backward`.
+:meth:`nnbook.fnn.MLP.backward`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import copy
 import torch
 
 from nnbook.contract import contract
-from nnbook.optim import rules
+from nnbook.optim import _rules as rules
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSprop"]
 
@@ -30,7 +30,7 @@ class Optimizer:
         The hyperparameters of every group.
     """
 
-    #: The update rule of :mod:`nnbook.optim.rules` the subclass applies.
+    #: The update rule of :mod:`nnbook.optim` the subclass applies.
     rule = None
 
     def __init__(self, params, defaults):
@@ -114,7 +114,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Gradient descent with optional (Nesterov) momentum: :func:`~nnbook.optim.rules.sgd_update`."""
+    """Gradient descent with optional (Nesterov) momentum: :func:`~nnbook.optim.sgd_update`."""
 
     rule = staticmethod(rules.sgd_update)
 
@@ -144,7 +144,7 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """Adagrad: :func:`~nnbook.optim.rules.adagrad_update`."""
+    """Adagrad: :func:`~nnbook.optim.adagrad_update`."""
 
     rule = staticmethod(rules.adagrad_update)
 
@@ -159,7 +159,7 @@ class Adagrad(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop: :func:`~nnbook.optim.rules.rmsprop_update`."""
+    """RMSprop: :func:`~nnbook.optim.rmsprop_update`."""
 
     rule = staticmethod(rules.rmsprop_update)
 
@@ -186,7 +186,7 @@ class RMSprop(Optimizer):
 
 
 class Adadelta(Optimizer):
-    """Adadelta: :func:`~nnbook.optim.rules.adadelta_update`."""
+    """Adadelta: :func:`~nnbook.optim.adadelta_update`."""
 
     rule = staticmethod(rules.adadelta_update)
 
@@ -198,7 +198,7 @@ class Adadelta(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam: :func:`~nnbook.optim.rules.adam_update`."""
+    """Adam: :func:`~nnbook.optim.adam_update`."""
 
     rule = staticmethod(rules.adam_update)
 

@@ -63,7 +63,7 @@ def _lipschitz_bound(g):
     if isinstance(getattr(g, "lipschitz", None), float | int):
         return float(g.lipschitz)
     if isinstance(g, torch.nn.Module):
-        from nnbook.invertible.spectral import (
+        from nnbook.invertible._spectral import (
             SpectralNormConv2d,
             SpectralNormLinear,
         )

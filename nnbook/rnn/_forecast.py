@@ -31,7 +31,7 @@ class Forecaster(torch.nn.Module):
         The LSTM's number of units.
     lstm : type, default ``torch.nn.LSTM``
         The LSTM class, ``torch.nn.LSTM`` or a subclass with the same parameters such as
-        :class:`nnbook.modules.LSTM`; both draw the same initial weights.
+        :class:`nnbook.rnn.LSTM`; both draw the same initial weights.
     dtype : torch.dtype, default ``torch.float64``
         The dtype of every parameter.
 

@@ -1,9 +1,9 @@
 """The 2-D density experiment: an i-ResNet and a coupling flow of equal size, trained alike, scored against the entropy.
 
 Both flows see the same number of steps and the same stream of fresh batches from the
-true density (:func:`nnbook.data.toy2d`), so neither can overfit a training set, and
+true density (:func:`nnbook.invertible.toy2d`), so neither can overfit a training set, and
 both are scored by the test negative log-likelihood minus the data's entropy
-(:func:`nnbook.data.toy2d_entropy`): their KL divergence from the truth, in nats, by
+(:func:`nnbook.invertible.toy2d_entropy`): their KL divergence from the truth, in nats, by
 equation :eq:`eq-ir-nll-bound`.
 """
 
@@ -17,7 +17,7 @@ import torch
 
 from nnbook import _validate, data, report
 from nnbook.contract import Choice, Instance, Int, Real, contract
-from nnbook.invertible.flows import (
+from nnbook.invertible._flows import (
     AffineCouplingFlow,
     IResNetFlow,
     fit_flow,
@@ -93,7 +93,7 @@ def run_toy(
     training amplifies that, but not up to the printed digits. ``seed`` draws the initial
     weights and the stream of training batches (the same stream for both flows);
     ``seed + 1`` draws the test points. A notebook passes ``seed=nnbook.seed(k)``.
-    A batch holds at least 2 points, as :class:`~nnbook.invertible.flows.ActNorm`
+    A batch holds at least 2 points, as :class:`~nnbook.invertible.ActNorm`
     takes a standard deviation over its first one. Implements :eq:`eq-ir-nll-bound`.
     """
     flows = make_toy_flows(seed)
@@ -203,7 +203,7 @@ def density_experiment(
     Parameters
     ----------
     name : {"8gaussians", "checkerboard", "moons", "spirals"}
-        The density (:func:`nnbook.data.toy2d`).
+        The density (:func:`nnbook.invertible.toy2d`).
     coupling_range : tuple of (float or None), optional
         ``(low, high)``, the open range the coupling flow's gap must lie in; one of
         them may be None, for a range open on that side. Left out, the gap is

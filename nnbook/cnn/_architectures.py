@@ -12,6 +12,7 @@ large ones on the ``meta`` device to count or inspect them without allocating me
 from __future__ import annotations
 
 import math
+import types
 
 import torch
 from torch import nn
@@ -27,6 +28,7 @@ from nnbook.contract import (
     Tensor,
     contract,
 )
+from nnbook.train import count_parameters
 
 __all__ = [
     "AlexNet",
@@ -37,7 +39,6 @@ __all__ = [
     "LeNet5",
     "ResNet",
     "VGG",
-    "count_parameters",
     "reset_parameters",
     "summary",
     "resnet18",
@@ -60,12 +61,6 @@ def _sizes(self):
     """C_in and the dtype a network expects: those of its first convolution."""
     first = next(m for m in self.modules() if isinstance(m, nn.Conv2d))
     return {"C_in": first.in_channels, "dtype": first.weight.dtype}
-
-
-@contract(model=Instance(nn.Module))
-def count_parameters(model):
-    """The number of trainable numbers in ``model`` (batch-norm running statistics excluded)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 @contract(model=Instance(nn.Module), generator=Instance(torch.Generator))
@@ -138,14 +133,29 @@ def summary(model, input_shape):
     return rows
 
 
+def _handwritten_layers():
+    """nnbook's own layers, under the names ``torch.nn`` gives them."""
+    from nnbook.cnn._modules import BatchNorm2d, Conv2d, MaxPool2d
+    from nnbook.fnn._modules import Linear
+
+    return types.SimpleNamespace(
+        BatchNorm2d=BatchNorm2d,
+        Conv2d=Conv2d,
+        MaxPool2d=MaxPool2d,
+        Linear=Linear,
+    )
+
+
 class LeNet5(nn.Module):
     """LeNet-5 (LeCun et al., 1998) in its common modern form: ReLU, max pooling, full connections.
 
     Two convolution + pooling stages (6 and 16 filters of 5x5), then fully connected
     layers of 120, 84 and ``num_classes`` units, for 32x32 inputs (28x28 with
     ``padding=2`` on the first convolution). ``batch_norm`` adds BatchNorm after each
-    convolution; ``handwritten`` builds the network from :mod:`nnbook.modules`, whose
-    forward and backward passes are nnbook's own, with the same parameter names. The
+    convolution; ``handwritten`` builds the network from nnbook's own layers
+    (:class:`~nnbook.cnn.Conv2d`, :class:`~nnbook.cnn.MaxPool2d`,
+    :class:`~nnbook.cnn.BatchNorm2d`, :class:`~nnbook.fnn.Linear`), whose forward and
+    backward passes are nnbook's own, with the same parameter names. The
     original differs in its C3 layer (each of the 16 maps sees only some of the 6 input
     maps), trainable subsampling and RBF output.
     """
@@ -166,11 +176,7 @@ class LeNet5(nn.Module):
         handwritten=False,
     ):
         super().__init__()
-        from nnbook import (
-            modules,
-        )  # imported here: nnbook.modules builds on nnbook.conv
-
-        layer = modules if handwritten else nn
+        layer = _handwritten_layers() if handwritten else nn
 
         def norm(n):
             return layer.BatchNorm2d(n) if batch_norm else nn.Identity()

@@ -1,4 +1,4 @@
-"""``torch.nn.Module`` layers whose forward and backward passes are nnbook's own.
+"""``RNN``, ``LSTM``, ``TimeDistributed``: ``torch.nn`` layers computed by nnbook's own passes.
 
 They hold their parameters like their ``torch.nn`` namesakes (same names, shapes and
 initialization), so a model can be built from them, trained with any optimizer, and
@@ -12,25 +12,11 @@ import torch
 from torch import nn
 
 from nnbook import _validate as v
-from nnbook import recurrent
 from nnbook._pairs import autograd_function
-from nnbook.contract import Instance, Pair, Tensor, contract
-from nnbook.conv import BatchNorm2dFunction, Conv2dFunction, MaxPool2dFunction
-from nnbook.feedforward.linear import linear_backward, linear_forward
+from nnbook.contract import Instance, Tensor, contract
+from nnbook.rnn import _recurrent as recurrent
 
-__all__ = [
-    "LSTM",
-    "RNN",
-    "BatchNorm2d",
-    "Conv2d",
-    "Linear",
-    "MaxPool2d",
-    "TimeDistributed",
-]
-
-LinearFunction = autograd_function(
-    linear_forward, linear_backward, "LinearFunction"
-)
+__all__ = ["LSTM", "RNN", "TimeDistributed"]
 
 
 def _rnn_layer(x, h0, *weights):
@@ -55,86 +41,6 @@ RNNFunction = autograd_function(_rnn_layer, _rnn_layer_backward, "RNNFunction")
 LSTMFunction = autograd_function(
     _lstm_layer, _lstm_layer_backward, "LSTMFunction"
 )
-
-
-#: A batch of feature maps.
-MAPS = Tensor("N", "C", "H", "W")
-
-
-def _conv_sizes(self):
-    """The input channels and the dtype that a convolution's weight expects."""
-    return {"C": self.in_channels, "dtype": self.weight.dtype}
-
-
-def _linear_sizes(self):
-    """The input features and the dtype that a linear layer's weight expects."""
-    return {"F_in": self.in_features, "dtype": self.weight.dtype}
-
-
-class Conv2d(nn.Conv2d):
-    """``torch.nn.Conv2d`` (square stride and padding, no groups or dilation) computed by :mod:`nnbook.conv`."""
-
-    @contract(x=MAPS, bind=_conv_sizes)
-    def forward(self, x):
-        """The convolution of a batch ``x`` of shape (N, C, H, W)."""
-        return Conv2dFunction.apply(
-            x, self.weight, self.bias, self.stride, self.padding
-        )
-
-
-class MaxPool2d(nn.Module):
-    """Max pooling computed by :mod:`nnbook.conv`."""
-
-    @contract(
-        kernel_size=Pair(low=1),
-        stride=Pair(low=1, optional=True),
-        padding=Pair(low=0),
-    )
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = (
-            kernel_size,
-            stride,
-            padding,
-        )
-
-    @contract(x=MAPS)
-    def forward(self, x):
-        """Max pooling of a batch ``x`` of shape (N, C, H, W)."""
-        return MaxPool2dFunction.apply(
-            x, self.kernel_size, self.stride, self.padding
-        )
-
-
-class BatchNorm2d(nn.BatchNorm2d):
-    """``torch.nn.BatchNorm2d`` computed by :func:`nnbook.conv.batch_norm2d_forward`."""
-
-    @contract(x=MAPS, bind=lambda self: {"C": self.num_features})
-    def forward(self, x):
-        """Normalize ``x`` (N, C, H, W) per channel; batch statistics in training mode."""
-        if self.training:
-            self.num_batches_tracked.add_(
-                1
-            )  # kept for parity with torch's state_dict
-        return BatchNorm2dFunction.apply(
-            x,
-            self.weight,
-            self.bias,
-            self.running_mean,
-            self.running_var,
-            self.training,
-            self.momentum,
-            self.eps,
-        )
-
-
-class Linear(nn.Linear):
-    """``torch.nn.Linear`` computed by :func:`nnbook.feedforward.linear.linear_forward`."""
-
-    @contract(x=Tensor("T_mb", "F_in"), bind=_linear_sizes)
-    def forward(self, x):
-        """The weighted sum of a batch ``x`` of shape (T_mb, F_in)."""
-        return LinearFunction.apply(x, self.weight, self.bias)
 
 
 def _run_layers(module, function, x, states):
@@ -209,7 +115,7 @@ def _input_sizes(self):
 
 class RNN(nn.RNN):
     """``torch.nn.RNN`` (tanh; any number of layers, bidirectional, ``batch_first``) computed by
-    :func:`nnbook.recurrent.rnn_forward` and :func:`nnbook.recurrent.rnn_backward`.
+    :func:`nnbook.rnn.rnn_forward` and :func:`nnbook.rnn.rnn_backward`.
 
     Same parameters, names and initialization as ``torch.nn.RNN``, so a ``state_dict``
     loads into either.
@@ -231,7 +137,7 @@ class RNN(nn.RNN):
 
 class LSTM(nn.LSTM):
     """``torch.nn.LSTM`` (any number of layers, bidirectional, ``batch_first``) computed by
-    :func:`nnbook.recurrent.lstm_forward` and :func:`nnbook.recurrent.lstm_backward`.
+    :func:`nnbook.rnn.lstm_forward` and :func:`nnbook.rnn.lstm_backward`.
 
     Same parameters, names, gate order and initialization as ``torch.nn.LSTM``, so a
     ``state_dict`` loads into either.

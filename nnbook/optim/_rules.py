@@ -2,7 +2,7 @@ r"""The update rules of the optimizers chapter, one function each, in their func
 
 Every rule updates one parameter tensor ``p`` in place, given its gradient ``grad`` and
 its ``state`` dict (empty on the first step, filled by the rule). The classes in
-:mod:`nnbook.optim.optimizers` only loop over parameters and call these.
+:mod:`nnbook.optim` only loop over parameters and call these.
 
 The formulas follow ``torch.optim`` exactly, so trajectories match it step for step; where
 the book's (the survey's) way of writing a rule differs, the docstring says how the two
@@ -31,7 +31,7 @@ EPS = Real(low=0, low_open=True)
 AVERAGING = Real(low=0, high=1)
 BETAS = Reals(2, low=0, high=1, high_open=True)
 #: The hyperparameters of each rule; its optimizer class in
-#: :mod:`nnbook.optim.optimizers` checks the same ones when it is built.
+#: :mod:`nnbook.optim` checks the same ones when it is built.
 SGD = dict(
     lr=LR,
     momentum=DECAY,

@@ -21,7 +21,7 @@ import math
 import torch
 
 from nnbook.contract import Choice, Instance, Int, Real, contract
-from nnbook.estimator import Classifier, check_Xy
+from nnbook.generative._estimator import Classifier, check_Xy
 
 __all__ = ["GaussianBayes", "GaussianNaiveBayes"]
 

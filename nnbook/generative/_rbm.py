@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from nnbook.contract import Instance, Int, Real, Tensor, contract
-from nnbook.estimator import NotFittedError, check_X
+from nnbook.generative._estimator import NotFittedError, check_X
 
 __all__ = ["BernoulliRBM", "binary_states"]
 

@@ -2,7 +2,7 @@ r"""The training recipe of the convolutional chapter's LeNet experiments.
 
 Both pages that train LeNet, and the fully connected network it is compared with, use
 one recipe: SGD with momentum from :mod:`nnbook.optim`, the learning rate divided by ten
-after a fixed number of epochs (:class:`nnbook.optim.schedules.StepLR`), shuffled mini-batches
+after a fixed number of epochs (:class:`nnbook.optim.StepLR`), shuffled mini-batches
 from :func:`nnbook.train.batches` with the last, smaller one dropped, the cross-entropy
 loss, and the test accuracy measured after every epoch.
 """

@@ -12,10 +12,10 @@ from __future__ import annotations
 import torch
 
 from nnbook.contract import Choice, Flag, Instance, Ints, Real, Tensor, contract
-from nnbook.feedforward.activations import ACTIVATIONS
-from nnbook.feedforward.init import INIT_SCHEMES, init_weight
-from nnbook.feedforward.linear import linear_backward, linear_forward
-from nnbook.feedforward.regularization import (
+from nnbook.fnn._activations import ACTIVATIONS
+from nnbook.fnn._init import INIT_SCHEMES, init_weight
+from nnbook.fnn._linear import linear_backward, linear_forward
+from nnbook.fnn._regularization import (
     batch_norm_backward,
     batch_norm_forward,
     dropout_backward,
@@ -37,9 +37,9 @@ class MLP:
     sizes : sequence of int
         The widths :math:`F_0, F_1, \dots, F_N`: input, hidden layers, output.
     activation : str, default "relu"
-        A key of :data:`~nnbook.feedforward.activations.ACTIVATIONS`.
+        A key of :data:`~nnbook.fnn.ACTIVATIONS`.
     init : str, default "he_normal"
-        A scheme of :func:`~nnbook.feedforward.init.init_weight`.
+        A scheme of :func:`~nnbook.fnn.init_weight`.
     batch_norm : bool, default False
         Normalize every hidden layer's weighted sums. Its hidden layers then have no
         bias, because the normalization would cancel it.

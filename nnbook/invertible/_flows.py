@@ -17,12 +17,12 @@ import torch
 from torch import nn
 
 from nnbook.contract import Choice, Flag, Instance, Int, Real, Tensor, contract
-from nnbook.invertible.blocks import InvertibleResidualBlock, mlp_block
-from nnbook.invertible.logdet import (
+from nnbook.invertible._blocks import InvertibleResidualBlock, mlp_block
+from nnbook.invertible._logdet import (
     power_series_logdet,
     russian_roulette_logdet,
 )
-from nnbook.invertible.spectral import COEFF
+from nnbook.invertible._spectral import COEFF
 
 __all__ = [
     "ActNorm",
@@ -123,12 +123,12 @@ class IResNetFlow(_Flow):
         Put an :class:`ActNorm` before every block.
     n_power_iter : int, default 1
         Power-iteration steps per training step in every spectrally normalized layer
-        (:class:`nnbook.invertible.spectral.SpectralNormLinear`).
+        (:class:`nnbook.invertible.SpectralNormLinear`).
 
     Notes
     -----
     With ``logdet="exact"`` each block's Jacobian is carried through its layers
-    (:meth:`nnbook.invertible.blocks.InvertibleResidualBlock.forward_and_jacobian`), and
+    (:meth:`nnbook.invertible.InvertibleResidualBlock.forward_and_jacobian`), and
     its log-determinant is taken in closed form for ``dim = 2``, by ``slogdet`` otherwise.
     """
 
@@ -334,7 +334,7 @@ def log_density_grid(log_prob, lim=3.0, n=120, dtype=torch.float64):
     """``(xs, log p)`` on an ``n`` x ``n`` grid over ``[-lim, lim]^2``: ``log p[i, j]`` is at ``(xs[j], xs[i])``.
 
     ``log_prob`` maps points (m, 2) to log-densities (m,): a flow's ``log_prob`` or a
-    true density such as :func:`nnbook.data.toy2d_log_density`.
+    true density such as :func:`nnbook.invertible.toy2d_log_density`.
     """
     if not callable(log_prob):
         raise TypeError(

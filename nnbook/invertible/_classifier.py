@@ -11,8 +11,8 @@ from __future__ import annotations
 from torch import nn
 
 from nnbook.contract import Int, Real, Tensor, contract
-from nnbook.invertible.blocks import InvertibleResidualBlock, LipSwish
-from nnbook.invertible.spectral import SpectralNormConv2d, _image_size
+from nnbook.invertible._blocks import InvertibleResidualBlock, LipSwish
+from nnbook.invertible._spectral import SpectralNormConv2d, _image_size
 
 #: A spectral-norm bound in (0, 1), or None for plain convolutions.
 _COEFF_OR_NONE = Real(

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from nnbook import _validate as v
 from nnbook._pairs import autograd_function, forward_only
 from nnbook.contract import Flag, Int, Ints, Pair, Real, Tensor, contract
-from nnbook.feedforward.regularization import (
+from nnbook.fnn._regularization import (
     batch_norm_backward,
     batch_norm_forward,
 )
@@ -504,7 +504,7 @@ def batch_norm2d_forward(
 
     Implements :eq:`eq-cnn-batch-norm`.
 
-    The arithmetic is :func:`nnbook.feedforward.regularization.batch_norm_forward`, which
+    The arithmetic is :func:`nnbook.fnn.batch_norm_forward`, which
     already normalizes over every dimension but 1; this function only insists on 4-D input.
     """
     return batch_norm_forward(

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnbook.contract import Flag, Instance, Int, Real, Tensor, contract
-from nnbook.invertible.spectral import (
+from nnbook.invertible._spectral import (
     COEFF,
     SpectralNormConv2d,
     SpectralNormLinear,

@@ -19,7 +19,7 @@ import warnings
 import torch
 
 from nnbook.contract import Choice, Int, Real, Tensor, contract
-from nnbook.estimator import Classifier, check_Xy
+from nnbook.generative._estimator import Classifier, check_Xy
 
 __all__ = ["LogisticRegression", "SoftmaxRegression", "logistic_gradient"]
 

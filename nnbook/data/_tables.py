@@ -1,0 +1,47 @@
+"""Tabular data: two measured features per person, two classes."""
+
+from __future__ import annotations
+
+import torch
+
+from nnbook.contract import Int, contract
+
+__all__ = ["weight_and_foot"]
+
+
+@contract(n_per_class=Int(low=1), seed=Int(low=0))
+def weight_and_foot(n_per_class=200, *, seed=0):
+    """A synthetic version of the classic example: tell women from men by weight and foot length.
+
+    Each class is a 2-D Gaussian with correlated features (heavier people have longer
+    feet). The parameters are illustrative round numbers, not survey statistics:
+
+    =======  ===============  ===================  ===========
+    class    weight (kg)      foot length (cm)     correlation
+    =======  ===============  ===================  ===========
+    0 women  mean 62, sd 9    mean 24.0, sd 1.1    0.5
+    1 men    mean 78, sd 11   mean 26.5, sd 1.3    0.5
+    =======  ===============  ===================  ===========
+
+    Returns
+    -------
+    X : Tensor of shape (2 n_per_class, 2), float64
+        Weight and foot length.
+    y : Tensor of shape (2 n_per_class,), int64
+    """
+    g = torch.Generator().manual_seed(seed)
+    parts = []
+    for mean, sd in (((62.0, 24.0), (9.0, 1.1)), ((78.0, 26.5), (11.0, 1.3))):
+        cov = torch.tensor(
+            [
+                [sd[0] ** 2, 0.5 * sd[0] * sd[1]],
+                [0.5 * sd[0] * sd[1], sd[1] ** 2],
+            ],
+            dtype=torch.float64,
+        )
+        z = torch.randn(n_per_class, 2, generator=g, dtype=torch.float64)
+        parts.append(
+            torch.tensor(mean, dtype=torch.float64)
+            + z @ torch.linalg.cholesky(cov).T
+        )
+    return torch.cat(parts), torch.arange(2).repeat_interleave(n_per_class)
