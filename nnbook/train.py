@@ -29,6 +29,7 @@ from nnbook.contract import (
     Tensor,
     contract,
 )
+from nnbook.fnn._clipping import clip_by_norm
 from nnbook.fnn._losses import (
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
@@ -113,7 +114,10 @@ class History:
 
     ``seconds`` is the training time so far, and ``train_loss`` the loss over the
     whole training set. The test lists stay empty without test data;
-    ``test_accuracy`` is kept when the test targets are integer labels.
+    ``test_accuracy`` is kept when the test targets are integer labels. With
+    ``clip_norm``, ``grad_norm`` holds the largest gradient norm of each trained epoch
+    (before clipping) and ``clipped_steps`` how many of its steps were clipped, one entry
+    per epoch from epoch 1.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -121,6 +125,8 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    clipped_steps: list[int] = field(default_factory=list)
 
 
 @contract(
@@ -176,6 +182,7 @@ def accuracy(logits, y):
     scheduler=Methods("step", optional=True),
     callbacks=Methods(many=True),
     drop_last=Flag(),
+    clip_norm=Real(low=0, low_open=True, optional=True),
     progress=Flag(),
 )
 def fit(
@@ -193,6 +200,7 @@ def fit(
     scheduler=None,
     callbacks=(),
     drop_last=True,
+    clip_norm=None,
     progress=True,
 ):
     """Train a network on mini-batches and record its progress after every epoch.
@@ -244,6 +252,11 @@ def fit(
     drop_last : bool, default True
         Skip the last, smaller mini-batch of each epoch. Its gradient averages over
         few samples, so the same learning rate makes a much noisier step.
+    clip_norm : float, optional
+        Before every step, rescale the gradients so that their joint norm is at most
+        ``clip_norm`` (:func:`nnbook.fnn.clip_by_norm`). History then also records,
+        per epoch, the largest norm seen before clipping and how many steps were
+        clipped.
     progress : bool, default True
         Show a progress bar (``TQDM_DISABLE=1`` hides it).
 
@@ -310,6 +323,8 @@ def fit(
             if optimizer is not None:
                 optimizer.zero_grad()
             params = _gradients(net, X[idx], y[idx], loss)
+            if clip_norm is not None:
+                _clip(params, clip_norm, history, epoch)
             if optimizer is not None:
                 optimizer.step()
             else:
@@ -324,6 +339,18 @@ def fit(
         if any(stop):
             break
     return history
+
+
+def _clip(params, max_norm, history, epoch):
+    """Clip the gradients of ``params`` in place; record the norm for ``epoch``."""
+    clipped, norm = clip_by_norm([p.grad for p in params], max_norm)
+    for p, grad in zip(params, clipped, strict=True):
+        p.grad = grad
+    if len(history.grad_norm) < epoch:
+        history.grad_norm.append(0.0)
+        history.clipped_steps.append(0)
+    history.grad_norm[-1] = max(history.grad_norm[-1], norm.item())
+    history.clipped_steps[-1] += int(norm.item() > max_norm)
 
 
 def _gradients(net, x, y, loss=None):

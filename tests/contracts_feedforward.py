@@ -15,7 +15,24 @@ def _mlp_forward():
     return (MLP([3, 4, 2], dtype=torch.float64), randn(5, 3)), {}
 
 
+def _big_grads():
+    return [5 * randn(3, 4, seed=11), 5 * randn(3, seed=12)]
+
+
+def _torch_clipped(clip):
+    def reference(grads, *args):
+        params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g.clone()
+        clip(params, *args)
+        return [p.grad for p in params]  # the first output: the clipped gradients
+
+    return reference
+
+
 SAMPLES = {
+    "nnbook.fnn.clip_by_norm": lambda: ((_big_grads(), 1.0), {}),
+    "nnbook.fnn.clip_by_value": lambda: ((_big_grads(), 2.0), {}),
     "nnbook.fnn.MLP.__init__": lambda: (([4, 3, 2],), {"dtype": torch.float64}),
     "nnbook.fnn.MLP.forward": _mlp_forward,
     "nnbook.fnn.sigmoid_backward": from_forward(ff.sigmoid_forward, A),
@@ -42,8 +59,23 @@ SAMPLES = {
     "nnbook.fnn.init_weight": lambda: ((3, 4), {}),
 }
 
+
 #: The reference each function is compared with, given the same call.
+def _torch_neg_log_prior(weights, scale, kind="gaussian"):
+    law = torch.distributions.Normal if kind == "gaussian" else torch.distributions.Laplace
+    W = torch.cat([w.flatten() for w in weights])
+    prior = law(torch.zeros((), dtype=W.dtype), torch.tensor(scale, dtype=W.dtype))
+    return -prior.log_prob(W).sum()
+
+
 REFERENCES = {
+    "nnbook.fnn.gaussian_nll": lambda y_hat, y, sigma=1.0: (
+        F.gaussian_nll_loss(y_hat, y, torch.full_like(y, sigma**2), full=True) * y.shape[1]
+    ),
+    "nnbook.fnn.neg_log_prior": _torch_neg_log_prior,
+    "nnbook.fnn.clip_by_norm": _torch_clipped(torch.nn.utils.clip_grad_norm_),
+    "nnbook.fnn.clip_by_value": _torch_clipped(torch.nn.utils.clip_grad_value_),
+    "nnbook.fnn.l1_proximal_step": lambda W, lr, lam: F.softshrink(W, lr * lam),
     "nnbook.fnn.sigmoid_forward": torch.sigmoid,
     "nnbook.fnn.tanh_forward": torch.tanh,
     "nnbook.fnn.relu_forward": torch.relu,

@@ -143,3 +143,23 @@ def test_batch_norm_of_a_huge_constant_map_is_zero_in_float32():
     x = torch.full((8, 3, 5, 5), 1e30)
     out = conv.batch_norm2d(x, torch.ones(3), torch.zeros(3))
     assert torch.equal(out, torch.zeros_like(x))
+
+
+def test_the_l1_proximal_step_reaches_exact_zeros_where_the_subgradient_step_hovers():
+    from nnbook.fnn import l1_penalty_backward, l1_penalty_forward, l1_proximal_step
+
+    lr, lam = 0.1, 0.5  # lr * lam = 0.05
+    W = torch.tensor([0.3, 0.02, -0.01, -0.4], dtype=torch.float64)
+    torch.testing.assert_close(
+        l1_proximal_step(W, lr, lam), torch.tensor([0.25, 0.0, 0.0, -0.35], dtype=torch.float64)
+    )
+    # the subgradient step on the penalty alone overshoots zero and oscillates
+    w = torch.tensor([0.02], dtype=torch.float64)
+    seen = []
+    for _ in range(6):
+        _, cache = l1_penalty_forward([w], lam)
+        w = w - lr * l1_penalty_backward(cache)[0]
+        seen.append(w.item())
+    assert all(abs(v) <= lr * lam + 1e-15 for v in seen) and all(v != 0 for v in seen)
+    w = torch.tensor([0.02], dtype=torch.float64)
+    assert l1_proximal_step(w, lr, lam).item() == 0.0

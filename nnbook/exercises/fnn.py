@@ -23,8 +23,10 @@ from nnbook.train import accuracy, batches, fit, predict
 __all__ = [
     "activation_stds",
     "ce_gradient",
+    "clip_by_norm",
     "dead_fraction",
     "elu_derivative",
+    "gaussian_nll",
     "gradient_noise",
     "he_std",
     "inverted_dropout",
@@ -541,6 +543,66 @@ def _ce_by_autograd(a, y):
 def ce_gradient(a, y):
     _, cache = ff.softmax_cross_entropy_forward(a, y)
     return ff.softmax_cross_entropy_backward(cache)
+
+
+def _nll_cases(rng):
+    return [
+        Case("one output, sigma 1", (randn(rng, 6, 1), randn(rng, 6, 1), 1.0)),
+        Case(
+            "three outputs, sigma 0.5",
+            (randn(rng, 5, 3), randn(rng, 5, 3), 0.5),
+        ),
+        Case("a perfect fit, sigma 2", (*(2 * [randn(rng, 4, 2)]), 2.0)),
+    ]
+
+
+def _nll_without_constant(y_hat, y, sigma=1.0):
+    return (y_hat - y).pow(2).sum() / (2 * sigma**2 * len(y))
+
+
+def _nll_sigma_not_squared(y_hat, y, sigma=1.0):
+    T_mb, F_N = y.shape
+    squares = (y_hat - y).pow(2).sum() / (2 * sigma * T_mb)
+    return squares + F_N * math.log(sigma * math.sqrt(2 * math.pi))
+
+
+def _nll_mean_over_outputs(y_hat, y, sigma=1.0):
+    squares = (y_hat - y).pow(2).mean() / (2 * sigma**2)
+    return squares + math.log(sigma * math.sqrt(2 * math.pi))
+
+
+def _nll_by_distributions(y_hat, y, sigma=1.0):
+    noise = torch.distributions.Normal(y_hat, torch.full_like(y_hat, sigma))
+    return -noise.log_prob(y).sum(dim=1).mean()
+
+
+@exercise(
+    statement=(
+        "gaussian_nll(y_hat, y, sigma=1.0) returns the mean over the mini-batch "
+        "of -log N(y^(t); y_hat^(t), sigma^2 I), for outputs and targets of "
+        "shape (T_mb, F_N): the negative log-likelihood of Gaussian noise of "
+        "spread sigma around the network's outputs, constant included."
+    ),
+    cases=_nll_cases,
+    equation="eq-fnn-gaussian-nll",
+    kind="implement",
+    section="fnn/losses",
+    outputs=("nll",),
+    hint=(
+        "Each of the F_N outputs of a sample contributes its own log-density, "
+        "(y - y_hat)^2 / (2 sigma^2) + log(sigma sqrt(2 pi)); sum over the "
+        "outputs, then average over the samples. The variance is sigma "
+        "squared."
+    ),
+    wrong={
+        "the constant F_N log(sigma sqrt(2 pi)) left out": _nll_without_constant,
+        "sigma where sigma squared belongs": _nll_sigma_not_squared,
+        "averaged over the outputs as well as the samples": _nll_mean_over_outputs,
+    },
+    alternatives=(_nll_by_distributions,),
+)
+def gaussian_nll(y_hat, y, sigma=1.0):
+    return ff.gaussian_nll(y_hat, y, sigma)
 
 
 # --------------------------------------------------------------------------
@@ -1271,6 +1333,81 @@ def activation_stds(activation, scheme, depth=10, width=256, T_mb=512, seed=0):
         h = forward(ff.linear(h, W))[0]
         stds.append(h.std().item())
     return stds
+
+
+# --------------------------------------------------------------------------
+# clipping
+# --------------------------------------------------------------------------
+
+
+def _clip_cases(rng):
+    big = (10 * randn(rng, 3, 4), 10 * randn(rng, 3))
+    return [
+        Case("a joint norm far above max_norm", (*big, 1.0)),
+        Case("a joint norm below max_norm: nothing changes", (*big, 1e3)),
+        Case(
+            "the bias alone is large",
+            (0.01 * randn(rng, 2, 5), 50 * randn(rng, 2), 2.0),
+        ),
+        Case(
+            "zero gradients stay zero",
+            (torch.zeros(2, 3, dtype=F64), torch.zeros(2, dtype=F64), 1.0),
+        ),
+    ]
+
+
+def _each_tensor_alone(dW, db, max_norm):
+    return tuple(
+        g * min(1.0, max_norm / (g.norm().item() + 1e-6)) for g in (dW, db)
+    )
+
+
+def _clamped_values(dW, db, max_norm):
+    return dW.clamp(-max_norm, max_norm), db.clamp(-max_norm, max_norm)
+
+
+def _always_rescaled(dW, db, max_norm):
+    norm = torch.sqrt(dW.pow(2).sum() + db.pow(2).sum())
+    return dW * max_norm / (norm + 1e-6), db * max_norm / (norm + 1e-6)
+
+
+def _clip_by_torch(dW, db, max_norm):
+    params = [torch.nn.Parameter(dW.clone()), torch.nn.Parameter(db.clone())]
+    for p, g in zip(params, (dW, db), strict=True):
+        p.grad = g.clone()
+    torch.nn.utils.clip_grad_norm_(params, max_norm)
+    return params[0].grad, params[1].grad
+
+
+@exercise(
+    statement=(
+        "clip_by_norm(dW, db, max_norm) returns the gradients (dW, db) of one "
+        "layer clipped by their joint norm: both multiplied by the same factor "
+        "min(1, max_norm / (norm + 1e-6)), where norm is the L2 norm of all "
+        "their entries together (the 1e-6 is torch's; it avoids a division "
+        "by zero)."
+    ),
+    cases=_clip_cases,
+    equation="eq-fnn-clip-norm",
+    kind="implement",
+    section="fnn/clipping",
+    outputs=("dW", "db"),
+    hint=(
+        "One norm for the whole layer, the square root of the sum of the "
+        "squares of every entry of dW and db, and one factor for both. A "
+        "gradient that is already short enough passes unchanged, and the "
+        "direction of the step never changes."
+    ),
+    wrong={
+        "each tensor clipped by its own norm": _each_tensor_alone,
+        "every entry clamped to [-max_norm, max_norm]": _clamped_values,
+        "rescaled to max_norm even when shorter": _always_rescaled,
+    },
+    alternatives=(_clip_by_torch,),
+)
+def clip_by_norm(dW, db, max_norm):
+    clipped, _ = ff.clip_by_norm([dW, db], max_norm)
+    return tuple(clipped)
 
 
 # --------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Feedforward networks: the functions of the FNN chapter.
 
 Layers (``linear``), activations (sigmoid, tanh, ReLU, leaky ReLU, ELU), losses (softmax,
-MSE, cross-entropy, KL divergence), regularization (L1/L2 penalties, dropout, batch norm),
-weight initialization, a whole network with backpropagation by hand (:class:`MLP`) and
+MSE, cross-entropy, KL divergence, and the likelihoods and priors they come from),
+regularization (L1/L2 penalties and the L1
+proximal step, dropout, batch norm), gradient clipping by norm and by value, weight
+initialization, a whole network with backpropagation by hand (:class:`MLP`) and
 ``torch.nn.Linear``'s twin computed by them (:class:`Linear`).
 
 Shapes follow the survey's notation: a mini-batch holds ``T_mb`` samples and layer
@@ -14,7 +16,9 @@ autograd is only the reference the tests compare against.
 
 from nnbook.fnn import (
     _activations,
+    _clipping,
     _init,
+    _likelihood,
     _linear,
     _losses,
     _mlp,
@@ -22,7 +26,9 @@ from nnbook.fnn import (
     _regularization,
 )
 from nnbook.fnn._activations import *  # noqa: F403
+from nnbook.fnn._clipping import *  # noqa: F403
 from nnbook.fnn._init import *  # noqa: F403
+from nnbook.fnn._likelihood import *  # noqa: F403
 from nnbook.fnn._linear import *  # noqa: F403
 from nnbook.fnn._losses import *  # noqa: F403
 from nnbook.fnn._mlp import *  # noqa: F403
@@ -45,4 +51,6 @@ __all__ = [
     *_init.__all__,
     *_mlp.__all__,
     *_modules.__all__,
+    *_clipping.__all__,
+    *_likelihood.__all__,
 ]

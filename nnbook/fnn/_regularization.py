@@ -23,6 +23,7 @@ __all__ = [
     "dropout_forward",
     "l1_penalty_backward",
     "l1_penalty_forward",
+    "l1_proximal_step",
     "l2_penalty_backward",
     "l2_penalty_forward",
 ]
@@ -91,6 +92,38 @@ def l1_penalty_backward(cache):
     """Gradients of :func:`l1_penalty_forward`, one per weight: ``lam * sign(W)``."""
     weights, lam = cache
     return [lam * torch.sign(W) for W in weights]
+
+
+@contract(
+    "eq-fnn-l1-prox",
+    W=Tensor(),
+    lr=Real(low=0),
+    lam=Real(low=0),
+    reference="torch.nn.functional.softshrink",
+)
+def l1_proximal_step(W, lr, lam):
+    r"""The proximal step of the L1 penalty. Implements :eq:`eq-fnn-l1-prox`.
+
+    Every weight moves towards zero by ``lr * lam`` and stops at zero instead of
+    crossing it, so weights smaller than ``lr * lam`` become exactly zero. Taken after
+    a gradient step on the data's loss alone, it replaces the subgradient step of
+    :func:`l1_penalty_backward`, whose weights hover around zero without reaching it.
+
+    Parameters
+    ----------
+    W : Tensor of any shape
+        The weights, after the data's gradient step.
+    lr : float
+        The learning rate :math:`\eta`, at least 0.
+    lam : float
+        The penalty's strength :math:`\lambda_{L1}`, at least 0.
+
+    Returns
+    -------
+    Tensor
+        :math:`\operatorname{sign}(W)\max(|W| - \eta\lambda_{L1}, 0)`, a new tensor.
+    """
+    return torch.sign(W) * torch.clamp(W.abs() - lr * lam, min=0)
 
 
 @contract(
