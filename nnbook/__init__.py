@@ -23,7 +23,7 @@ from nnbook.display import glue, show
 
 _aliases.install()
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "__version__",

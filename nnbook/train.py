@@ -12,6 +12,7 @@ the end of every epoch.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,8 +35,15 @@ from nnbook.fnn._losses import (
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
 )
+from nnbook.fnn._regularization import (
+    l1_penalty_backward,
+    l1_penalty_forward,
+    l2_penalty_backward,
+    l2_penalty_forward,
+)
 
 __all__ = [
+    "EarlyStopping",
     "History",
     "accuracy",
     "batches",
@@ -183,6 +191,8 @@ def accuracy(logits, y):
     callbacks=Methods(many=True),
     drop_last=Flag(),
     clip_norm=Real(low=0, low_open=True, optional=True),
+    l1=Real(low=0),
+    l2=Real(low=0),
     progress=Flag(),
 )
 def fit(
@@ -201,9 +211,11 @@ def fit(
     callbacks=(),
     drop_last=True,
     clip_norm=None,
+    l1=0.0,
+    l2=0.0,
     progress=True,
 ):
-    """Train a network on mini-batches and record its progress after every epoch.
+    r"""Train a network on mini-batches and record its progress after every epoch.
 
     Each epoch shuffles the training set with ``generator``, and for every
     mini-batch computes the gradient of ``loss`` and takes one step: plain
@@ -257,6 +269,12 @@ def fit(
         ``clip_norm`` (:func:`nnbook.fnn.clip_by_norm`). History then also records,
         per epoch, the largest norm seen before clipping and how many steps were
         clipped.
+    l1, l2 : float, default 0
+        The strengths :math:`\lambda_{L1}` and :math:`\lambda_{L2}` of the L1 and L2
+        penalties on the weight matrices, :eq:`eq-fnn-l1` and :eq:`eq-fnn-l2`; biases and
+        batch-norm parameters are not penalized. Their gradients join the data's
+        before any clipping and any optimizer. The recorded losses leave the
+        penalties out: they measure the fit to the data.
     progress : bool, default True
         Show a progress bar (``TQDM_DISABLE=1`` hides it).
 
@@ -323,6 +341,8 @@ def fit(
             if optimizer is not None:
                 optimizer.zero_grad()
             params = _gradients(net, X[idx], y[idx], loss)
+            if l1 or l2:
+                _penalize(_weights(net), l1, l2)
             if clip_norm is not None:
                 _clip(params, clip_norm, history, epoch)
             if optimizer is not None:
@@ -339,6 +359,109 @@ def fit(
         if any(stop):
             break
     return history
+
+
+def _weights(net):
+    """The weight matrices of ``net``: what the L1 and L2 penalties act on."""
+    if isinstance(net, torch.nn.Module):
+        return [p for p in net.parameters() if p.ndim >= 2]
+    return [layer["W"] for layer in net.layers]
+
+
+def _penalize(weights, l1, l2):
+    """Add the gradients of the L1 and L2 penalties to ``.grad`` of ``weights``."""
+    for lam, forward, backward in [
+        (l1, l1_penalty_forward, l1_penalty_backward),
+        (l2, l2_penalty_forward, l2_penalty_backward),
+    ]:
+        if lam:
+            _, cache = forward(weights, lam)
+            for W, grad in zip(weights, backward(cache), strict=True):
+                W.grad += grad
+
+
+class EarlyStopping:
+    """A callback for :func:`fit` that stops training when the held-out loss stalls.
+
+    After every epoch it reads the last held-out loss that :func:`fit` recorded for
+    its ``test`` data, which must then be a validation set, not the test set. It keeps a
+    copy of the network at the epoch with the lowest such loss, and stops training
+    once ``patience`` epochs have passed without the loss falling below that best by
+    more than ``min_delta``. :meth:`restore` then puts the best weights back.
+
+    Parameters
+    ----------
+    net : nnbook MLP or torch.nn.Module
+        The network that :func:`fit` trains. Every tensor it holds is copied,
+        batch-norm running statistics included.
+    patience : int, default 10
+        The number of epochs without improvement before training stops.
+    min_delta : float, default 0
+        The least decrease of the held-out loss that counts as an improvement.
+
+    Attributes
+    ----------
+    best_epoch : int or None
+        The epoch with the lowest held-out loss so far (None before the first).
+    best_loss : float
+        That loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from nnbook.train import EarlyStopping, fit
+    >>> net = torch.nn.Linear(3, 1).double()
+    >>> X = torch.randn(64, 3, dtype=torch.float64)
+    >>> y = X.sum(dim=1, keepdim=True)
+    >>> stop = EarlyStopping(net, patience=5)
+    >>> history = fit(net, X[:48], y[:48], epochs=20, batch_size=8, callbacks=[stop],
+    ...               test=(X[48:], y[48:]), loss=torch.nn.functional.mse_loss,
+    ...               progress=False)
+    >>> stop.restore() is net
+    True
+    """
+
+    @contract(patience=Int(low=1), min_delta=Real(low=0))
+    def __init__(self, net, *, patience=10, min_delta=0.0):
+        if not (isinstance(net, torch.nn.Module) or hasattr(net, "layers")):
+            raise TypeError(
+                "net must be an nnbook MLP or a torch.nn.Module, "
+                f"got {type(net).__name__}"
+            )
+        self.net, self.patience, self.min_delta = net, patience, min_delta
+        self.best_epoch, self.best_loss, self._best = None, math.inf, None
+
+    def __call__(self, epoch, history):
+        """Record ``epoch``; return True when training should stop."""
+        if not history.test_loss:
+            raise ValueError(
+                "EarlyStopping watches the held-out loss, but history.test_loss is "
+                "empty: give fit a validation set as test=(X_val, y_val)"
+            )
+        loss = history.test_loss[-1]
+        if loss < self.best_loss - self.min_delta:
+            self.best_epoch, self.best_loss = epoch, loss
+            self._best = [t.detach().clone() for t in _tensors(self.net)]
+        return epoch - self.best_epoch >= self.patience
+
+    def restore(self):
+        """Put the weights of the best epoch back into the network; return it."""
+        if self._best is None:
+            raise ValueError(
+                "restore needs a recorded epoch, but the callback has not run yet: "
+                "pass it to fit(callbacks=[...]) first"
+            )
+        with torch.no_grad():
+            for t, best in zip(_tensors(self.net), self._best, strict=True):
+                t.copy_(best)
+        return self.net
+
+
+def _tensors(net):
+    """Every tensor of ``net`` that training changes, in a fixed order."""
+    if isinstance(net, torch.nn.Module):
+        return list(net.state_dict().values())
+    return [t for layer in net.layers for t in layer.values()]
 
 
 def _clip(params, max_norm, history, epoch):

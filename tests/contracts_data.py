@@ -87,6 +87,18 @@ SAMPLES = {
     "nnbook.train.predict": _predict_call,
     "nnbook.train.fit": _fit_call,
     "nnbook.train.minimize": _minimize_call,
+    "nnbook.data.noisy_sine": lambda: ((5,), {"noise": 0.1, "seed": 1}),
+    "nnbook.fnn.interpolant": lambda: (
+        (
+            torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64),
+            torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64),
+        ),
+        {},
+    ),
+    "nnbook.train.EarlyStopping.__init__": lambda: (
+        (torch.nn.Linear(3, 2),),
+        {"patience": 2, "min_delta": 0.01},
+    ),
     "nnbook.report.below": lambda: ((3e-13, 1e-12), {}),
     "nnbook.report.between": lambda: ((0.5, 0.25, 0.75), {}),
     "nnbook.report.human": lambda: ((12345.0,), {}),

@@ -246,3 +246,143 @@ def test_minimize_names_the_bad_argument(kwargs, error, message):
     call = {"loss": lambda: (w * w).sum(), "optimizer": torch.optim.SGD([w], lr=0.1), "steps": 3}
     with pytest.raises(error, match=message):
         minimize(**{**call, **kwargs})
+
+
+def _penalized_by_hand(net, X, y, epochs, lr, batch_size, g, l1, l2):
+    """The regularization page's loop: each penalty's gradient joins the data's."""
+    for _ in range(epochs):
+        for idx in batches(len(X), batch_size, generator=g, drop_last=True):
+            _, cache = softmax_cross_entropy_forward(net.forward(X[idx]), y[idx])
+            net.backward(softmax_cross_entropy_backward(cache), input_grad=False)
+            for layer in net.layers:
+                layer["W"].grad += l1 * torch.sign(layer["W"]) + l2 * layer["W"]
+            with torch.no_grad():
+                for p in net.parameters():
+                    p -= lr * p.grad
+    return net
+
+
+def test_fit_penalties_match_a_hand_written_loop(small):
+    X, y, _ = small
+    expected = _penalized_by_hand(_net(), X, y, 2, 0.3, 32,
+                                  torch.Generator().manual_seed(1), 1e-3, 1e-2)  # fmt: skip
+    net = _net()
+    fit(net, X, y, epochs=2, lr=0.3, batch_size=32, l1=1e-3, l2=1e-2,
+        generator=torch.Generator().manual_seed(1), progress=False)  # fmt: skip
+    for p, q in zip(net.parameters(), expected.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-13, atol=1e-15)
+
+
+def test_fit_penalties_are_autograd_of_the_penalized_loss_for_a_module():
+    # One full-batch step on a torch module: the step equals lr times the gradient
+    # that autograd gives for the loss plus both penalties on the weight matrix.
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(),
+                              torch.nn.Linear(3, 2)).double()  # fmt: skip
+    X = torch.randn(16, 4, dtype=F64)
+    y = (X[:, 0] > 0).long()
+    ref = [p.detach().clone().requires_grad_() for p in net.parameters()]
+    h = torch.tanh(X @ ref[0].T + ref[1])
+    J = F.cross_entropy(h @ ref[2].T + ref[3], y)
+    J = J + 0.01 * (ref[0].abs().sum() + ref[2].abs().sum())
+    J = J + 0.05 / 2 * (ref[0].pow(2).sum() + ref[2].pow(2).sum())
+    J.backward()
+    fit(net, X, y, epochs=1, lr=0.5, batch_size=16, l1=0.01, l2=0.05, progress=False)
+    for p, r in zip(net.parameters(), ref, strict=True):
+        torch.testing.assert_close(p.detach(), (r - 0.5 * r.grad).detach())
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_epoch(small):
+    from nnbook.train import EarlyStopping
+
+    X, y, test = small
+    net = _net()
+    stop = EarlyStopping(net, patience=3)
+    history = fit(net, X, y, epochs=60, lr=2.0, batch_size=16, test=test,
+                  callbacks=[stop], progress=False,
+                  generator=torch.Generator().manual_seed(0))  # fmt: skip
+    losses = history.test_loss[1:]  # the epochs the callback saw
+    stopped = history.epoch[-1]
+    assert stopped < 60, "the held-out loss should stall before 60 epochs at this rate"
+    assert stop.best_loss == min(losses)
+    assert stop.best_epoch == 1 + losses.index(min(losses))
+    assert stopped == stop.best_epoch + 3
+    assert all(loss >= stop.best_loss for loss in losses[stop.best_epoch :])
+    assert stop.restore() is net
+    restored = F.cross_entropy(predict(net, test[0]), test[1]).item()
+    assert restored == stop.best_loss  # the very weights of the best epoch
+
+
+def test_early_stopping_min_delta_ignores_small_improvements():
+    from nnbook.train import EarlyStopping, History
+
+    stop, history = EarlyStopping(torch.nn.Linear(2, 1), patience=2, min_delta=0.1), History()
+    decisions = []
+    for epoch, loss in enumerate([1.0, 0.95, 0.92, 0.5], start=1):
+        history.test_loss.append(loss)
+        decisions.append(stop(epoch, history))
+    assert decisions == [False, False, True, False] and stop.best_epoch == 4
+
+
+def test_early_stopping_restores_batch_norm_statistics():
+    from nnbook.train import EarlyStopping, History
+
+    net = MLP([3, 4, 2], batch_norm=True, generator=torch.Generator().manual_seed(0),
+              dtype=F64)  # fmt: skip
+    stop, history = EarlyStopping(net), History()
+    history.test_loss.append(1.0)
+    stop(1, history)
+    saved = [t.clone() for layer in net.layers for t in layer.values()]
+    net.forward(torch.randn(8, 3, dtype=F64))  # moves the running statistics
+    net.layers[0]["W"] += 1
+    stop.restore()
+    after = [t for layer in net.layers for t in layer.values()]
+    assert all(torch.equal(a, b) for a, b in zip(after, saved, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (
+            lambda E: E(None),
+            TypeError,
+            r"net must be an nnbook MLP or a torch.nn.Module, got NoneType",
+        ),
+        (lambda E: E(torch.nn.Linear(2, 1), patience=0), ValueError, r"patience"),
+        (lambda E: E(torch.nn.Linear(2, 1), patience=2.5), TypeError, r"patience"),
+        (lambda E: E(torch.nn.Linear(2, 1), min_delta=float("nan")), ValueError, r"min_delta"),
+        (
+            lambda E: E(torch.nn.Linear(2, 1)).restore(),
+            ValueError,
+            r"restore needs a recorded epoch",
+        ),
+    ],
+)
+def test_early_stopping_names_the_bad_argument(make, error, message):
+    from nnbook.train import EarlyStopping
+
+    with pytest.raises(error, match=message):
+        make(EarlyStopping)
+
+
+def test_early_stopping_needs_a_held_out_set(small):
+    from nnbook.train import EarlyStopping
+
+    X, y, _ = small
+    net = _net()
+    with pytest.raises(ValueError, match=r"give fit a validation set as test=\(X_val, y_val\)"):
+        fit(net, X, y, epochs=1, callbacks=[EarlyStopping(net)], progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"l1": -1.0}, ValueError, r"l1"),
+        ({"l2": float("nan")}, ValueError, r"l2"),
+        ({"l2": "0.1"}, TypeError, r"l2"),
+    ],
+)
+def test_fit_penalties_name_the_bad_argument(small, kwargs, error, message):
+    X, y, _ = small
+    with pytest.raises(error, match=message):
+        fit(_net(), X, y, epochs=1, progress=False, **kwargs)

@@ -152,3 +152,35 @@ def test_draw_network():
     assert len(ax.collections) == 3  # one scatter per layer
     with pytest.raises(ValueError, match=r"sizes must hold at least 2 positive widths"):
         draw_network([3])
+
+
+def test_noisy_sine_is_the_curve_plus_gaussian_noise_of_the_given_size():
+    from nnbook.data import noisy_sine
+
+    x, y = noisy_sine(5, noise=0.0, grid=True)
+    torch.testing.assert_close(x.flatten(), torch.linspace(-1, 1, 5, dtype=torch.float64))
+    torch.testing.assert_close(y, torch.sin(3 * x))
+    x, y = noisy_sine(200_000, noise=0.3, frequency=2.0, seed=4)
+    assert x.shape == y.shape == (200_000, 1) and x.dtype == torch.float64
+    assert -1 <= x.min() and x.max() <= 1
+    residual = y - torch.sin(2 * x)
+    assert abs(residual.mean()) < 0.003 and abs(residual.std() - 0.3) < 0.003
+    assert torch.equal(noisy_sine(7, seed=1)[1], noisy_sine(7, seed=1)[1])
+    assert not torch.equal(noisy_sine(7, seed=1)[1], noisy_sine(7, seed=2)[1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n": 0}, ValueError, r"n"),
+        ({"n": 3, "noise": -0.1}, ValueError, r"noise"),
+        ({"n": 3, "noise": float("nan")}, ValueError, r"noise"),
+        ({"n": 3, "frequency": 0.0}, ValueError, r"frequency"),
+        ({"n": 2.5}, TypeError, r"n"),
+    ],
+)
+def test_noisy_sine_names_the_bad_argument(kwargs, error, message):
+    from nnbook.data import noisy_sine
+
+    with pytest.raises(error, match=message):
+        noisy_sine(**kwargs)

@@ -2,14 +2,16 @@
 
 Images and signals (:func:`digits`, :func:`mnist5k`, :func:`mnist1d`), each a
 :class:`Split` of float tensors scaled to [0, 1] and int64 labels, split the same way on
-every machine (stratified, fixed seed); a table (:func:`weight_and_foot`); time series
+every machine (stratified, fixed seed); a table (:func:`weight_and_foot`); a noisy
+1-D curve to regress (:func:`noisy_sine`); time series
 from statsmodels (:func:`sunspots`, :func:`co2`) and the :func:`windows` a forecaster
 reads; and the symbolic sequence tasks of the recurrent chapter, as a
 :class:`SequenceTask`. The 2-D toy densities live with the chapter that uses them,
 :mod:`nnbook.invertible`; ``nnbook.data.toy2d`` and its siblings still lead there.
 """
 
-from nnbook.data import _images, _sequences, _series, _tables
+from nnbook.data import _curves, _images, _sequences, _series, _tables
+from nnbook.data._curves import *  # noqa: F403
 from nnbook.data._images import *  # noqa: F403
 from nnbook.data._sequences import *  # noqa: F403
 from nnbook.data._series import *  # noqa: F403
@@ -23,6 +25,7 @@ FLOATS = _images.FLOATS
 __all__ = [
     *_images.__all__,
     *_tables.__all__,
+    *_curves.__all__,
     *_series.__all__,
     *_sequences.__all__,
 ]

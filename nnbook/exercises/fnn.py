@@ -35,8 +35,10 @@ __all__ = [
     "mse",
     "n_parameters",
     "penalized_step",
+    "polyline",
     "steps",
     "trained_accuracy",
+    "validation_choice",
     "weighted_sum",
 ]
 
@@ -1506,3 +1508,186 @@ def _accuracy_by_hand(X, y, X_test, y_test, dropout, seed):
 def trained_accuracy(X, y, X_test, y_test, dropout, seed):
     net = _trained(X, y, dropout, seed)
     return accuracy(predict(net, X_test), y_test)
+
+
+# --------------------------------------------------------------------------
+# regularization that pays off
+# --------------------------------------------------------------------------
+
+
+def _choice_cases(rng):
+    from nnbook.data import noisy_sine
+
+    cases = []
+    choices = {
+        0: (0.0, 1e-3, 1e-2, 1e-1),
+        3: (0.0, 3e-3, 3e-2),
+        2: (1e-3, 3e-2),
+    }
+    for k, strengths in choices.items():
+        x, y = noisy_sine(12, grid=True, seed=100 + k)
+        x_val, y_val = noisy_sine(60, seed=200 + k)
+        cases.append(
+            Case(
+                f"strengths {', '.join(f'{v:g}' for v in strengths)}",
+                (x, y, x_val, y_val, list(strengths)),
+                {"seed": k},
+            )
+        )
+    return cases
+
+
+def _l1_fitted(x, y, strength, seed, steps=300):
+    from nnbook.optim import Adam
+
+    net = ff.MLP(
+        [1, 16, 16, 1],
+        activation="tanh",
+        init="glorot_normal",
+        generator=_seeded(seed),
+        dtype=F64,
+    )
+    optimizer = Adam(net.parameters(), lr=0.03)
+    fit(net, x, y, epochs=steps, batch_size=len(x), loss=F.mse_loss,
+        optimizer=optimizer, l1=strength, progress=False)  # fmt: skip
+    return net
+
+
+def _errors(x, y, x_val, y_val, strengths, seed, on_training=False):
+    errors = []
+    for strength in strengths:
+        net = _l1_fitted(x, y, strength, seed)
+        X, Y = (x, y) if on_training else (x_val, y_val)
+        errors.append(F.mse_loss(predict(net, X), Y).item())
+    return errors
+
+
+def _chosen_on_training(x, y, x_val, y_val, strengths, seed):
+    errors = _errors(x, y, x_val, y_val, strengths, seed, on_training=True)
+    return strengths[errors.index(min(errors))]
+
+
+def _largest_error_chosen(x, y, x_val, y_val, strengths, seed):
+    errors = _errors(x, y, x_val, y_val, strengths, seed)
+    return strengths[errors.index(max(errors))]
+
+
+def _dropout_mode_kept(x, y, x_val, y_val, strengths, seed):
+    errors = []
+    for strength in strengths:
+        net = _l1_fitted(x, y, strength, seed)
+        errors.append(F.mse_loss(net.forward(x_val), y_val).item())
+    return strengths[errors.index(min(errors))]
+
+
+@exercise(
+    statement=(
+        "validation_choice(x, y, x_val, y_val, strengths, seed) trains, for "
+        "every L1 strength lam in strengths, MLP([1, 16, 16, 1], "
+        "activation='tanh', init='glorot_normal', dtype=torch.float64) with "
+        "generator nnbook.generator(seed), by nnbook.train.fit(net, x, y, "
+        "epochs=300, batch_size=len(x), l1=lam), with the loss "
+        "torch.nn.functional.mse_loss and an nnbook.optim.Adam optimizer of "
+        "rate 0.03 over net.parameters(), and returns the strength whose network "
+        "has the lowest mean squared error on (x_val, y_val) (the first such, in "
+        "a tie). Compared to 1e-12."
+    ),
+    cases=_choice_cases,
+    kind="experiment",
+    section="fnn/generalization",
+    outputs=("strength",),
+    hint=(
+        "A fresh generator, and so the same initial weights, for every "
+        "strength; the error measured on the validation data, with "
+        "nnbook.train.predict."
+    ),
+    wrong={
+        "chosen on the training error": _chosen_on_training,
+        "the largest validation error chosen": _largest_error_chosen,
+    },
+    alternatives=(_dropout_mode_kept,),
+    atol=1e-12,
+)
+def validation_choice(x, y, x_val, y_val, strengths, seed):
+    errors = _errors(x, y, x_val, y_val, strengths, seed)
+    return strengths[errors.index(min(errors))]
+
+
+# --------------------------------------------------------------------------
+# depth
+# --------------------------------------------------------------------------
+
+
+def _polyline_cases(rng):
+    knots = torch.sort(rand(rng, 6) * 4 - 2).values
+    values = randn(rng, 6)
+    grid = torch.linspace(-1, 1, 5, dtype=F64)
+    inside = knots[0] + (knots[-1] - knots[0]) * rand(rng, 40)
+    return [
+        Case("a random polyline, inside its knots", (inside, knots, values)),
+        Case("at the knots themselves", (knots.clone(), knots, values)),
+        Case(
+            "a single segment",
+            (
+                rand(rng, 7),
+                torch.tensor([0.0, 1.0], dtype=F64),
+                torch.tensor([2.0, -1.0], dtype=F64),
+            ),
+        ),  # fmt: skip
+        Case("|x| on a grid", (2 * rand(rng, 9) - 1, grid, grid.abs())),
+    ]
+
+
+def _slopes(knots_x, knots_y):
+    return (knots_y[1:] - knots_y[:-1]) / (knots_x[1:] - knots_x[:-1])
+
+
+def _slopes_not_differenced(x, knots_x, knots_y):
+    s = _slopes(knots_x, knots_y)
+    relu = torch.relu(x[:, None] - knots_x[None, :-1])
+    return knots_y[0] + relu @ s
+
+
+def _first_slope_dropped(x, knots_x, knots_y):
+    s = _slopes(knots_x, knots_y)
+    change = s[1:] - s[:-1]
+    relu = torch.relu(x[:, None] - knots_x[None, 1:-1])
+    return knots_y[0] + relu @ change
+
+
+def _polyline_by_interp(x, knots_x, knots_y):
+    import numpy as np
+
+    return torch.from_numpy(
+        np.interp(x.numpy(), knots_x.numpy(), knots_y.numpy())
+    )
+
+
+@exercise(
+    statement=(
+        "polyline(x, knots_x, knots_y) evaluates, at every entry of the 1-D "
+        "tensor x (inside [knots_x[0], knots_x[-1]]), the one-hidden-layer ReLU "
+        "network that follows the polyline through the knots: y_0 plus, for every knot i but the last, "
+        "(s_i - s_{i-1}) max(0, x - x_i), with s_i the slope of segment i and "
+        "s_{-1} = 0."
+    ),
+    cases=_polyline_cases,
+    equation="eq-fnn-interpolant",
+    kind="implement",
+    section="fnn/depth",
+    outputs=("y",),
+    hint=(
+        "The first neuron switches on at x_0 with the slope of the first "
+        "segment; every later one changes the slope by the difference between "
+        "its segment and the one before. torch.relu(x[:, None] - knots_x[:-1]) "
+        "gives every neuron at every input."
+    ),
+    wrong={
+        "the slopes added, not their changes": _slopes_not_differenced,
+        "the first segment's neuron left out": _first_slope_dropped,
+    },
+    alternatives=(_polyline_by_interp,),
+)
+def polyline(x, knots_x, knots_y):
+    net = ff.interpolant(knots_x, knots_y)
+    return net.forward(x[:, None], training=False)[:, 0]

@@ -4,7 +4,8 @@ Layers (``linear``), activations (sigmoid, tanh, ReLU, leaky ReLU, ELU), losses 
 MSE, cross-entropy, KL divergence, and the likelihoods and priors they come from),
 regularization (L1/L2 penalties and the L1
 proximal step, dropout, batch norm), gradient clipping by norm and by value, weight
-initialization, a whole network with backpropagation by hand (:class:`MLP`) and
+initialization, a whole network with backpropagation by hand (:class:`MLP`), ReLU
+networks built by hand to show what depth buys (:func:`interpolant`, :func:`sawtooth`) and
 ``torch.nn.Linear``'s twin computed by them (:class:`Linear`).
 
 Shapes follow the survey's notation: a mini-batch holds ``T_mb`` samples and layer
@@ -17,6 +18,7 @@ autograd is only the reference the tests compare against.
 from nnbook.fnn import (
     _activations,
     _clipping,
+    _depth,
     _init,
     _likelihood,
     _linear,
@@ -27,6 +29,7 @@ from nnbook.fnn import (
 )
 from nnbook.fnn._activations import *  # noqa: F403
 from nnbook.fnn._clipping import *  # noqa: F403
+from nnbook.fnn._depth import *  # noqa: F403
 from nnbook.fnn._init import *  # noqa: F403
 from nnbook.fnn._likelihood import *  # noqa: F403
 from nnbook.fnn._linear import *  # noqa: F403
@@ -53,4 +56,5 @@ __all__ = [
     *_modules.__all__,
     *_clipping.__all__,
     *_likelihood.__all__,
+    *_depth.__all__,
 ]

@@ -12,17 +12,30 @@ from __future__ import annotations
 import torch
 
 from nnbook.contract import Choice, Flag, Instance, Ints, Real, Tensor, contract
+from nnbook.fnn import _linear, _regularization
 from nnbook.fnn._activations import ACTIVATIONS
 from nnbook.fnn._init import INIT_SCHEMES, init_weight
-from nnbook.fnn._linear import linear_backward, linear_forward
-from nnbook.fnn._regularization import (
-    batch_norm_backward,
-    batch_norm_forward,
-    dropout_backward,
-    dropout_forward,
-)
 
 __all__ = ["MLP"]
+
+
+def _unchecked(function):
+    """The function behind a contract, which then checks nothing.
+
+    :meth:`MLP.forward` and :meth:`MLP.backward` check what the caller gives them once;
+    the layers inside then only see tensors the network made itself, so checking each
+    layer's call again would cost time (about a third of a small network's training
+    step) and find nothing.
+    """
+    return getattr(function, "__wrapped__", function)
+
+
+linear_forward = _unchecked(_linear.linear_forward)
+linear_backward = _unchecked(_linear.linear_backward)
+batch_norm_forward = _unchecked(_regularization.batch_norm_forward)
+batch_norm_backward = _unchecked(_regularization.batch_norm_backward)
+dropout_forward = _unchecked(_regularization.dropout_forward)
+dropout_backward = _unchecked(_regularization.dropout_backward)
 
 
 def _input_width(self):
@@ -151,7 +164,7 @@ class MLP:
         Tensor of shape (T_mb, F_N)
         """
         h = x
-        g_forward, _ = ACTIVATIONS[self.activation]
+        g_forward = _unchecked(ACTIVATIONS[self.activation][0])
         self._caches = []
         for nu, layer in enumerate(self.layers):
             cache = {}
@@ -185,7 +198,7 @@ class MLP:
         """
         if self._caches is None:
             raise RuntimeError("backward needs a forward pass first")
-        _, g_backward = ACTIVATIONS[self.activation]
+        g_backward = _unchecked(ACTIVATIONS[self.activation][1])
         for nu in reversed(range(len(self.layers))):
             layer, cache = self.layers[nu], self._caches[nu]
             if "dropout" in cache:

@@ -64,7 +64,7 @@ def l2_penalty_backward(cache):
 
 @contract("eq-fnn-l1", weights=Tensors(), lam=Real(low=0))
 def l1_penalty_forward(weights, lam):
-    r"""The L1 penalty, which drives weights to exactly zero. Implements :eq:`eq-fnn-l1`.
+    r"""The L1 penalty, which pulls every weight towards zero with the same force. Implements :eq:`eq-fnn-l1`.
 
     Parameters
     ----------
