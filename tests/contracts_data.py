@@ -88,6 +88,9 @@ SAMPLES = {
     "nnbook.train.fit": _fit_call,
     "nnbook.train.minimize": _minimize_call,
     "nnbook.data.noisy_sine": lambda: ((5,), {"noise": 0.1, "seed": 1}),
+    # a closed form in float64, from numbers: no tensor input sets its dtype
+    "nnbook.optim.momentum_matrix": lambda: ((0.1, 0.9, 2.0), {"nesterov": True}),
+    "nnbook.optim.heavy_ball_parameters": lambda: ((1.0, 10.0), {}),
     "nnbook.fnn.interpolant": lambda: (
         (
             torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64),

@@ -27,6 +27,7 @@ from nnbook.train import accuracy, fit, predict
 
 __all__ = [
     "adagrad_step",
+    "heavy_ball",
     "adam_bias_correction",
     "adam_first_step",
     "adamw_step",
@@ -1178,3 +1179,68 @@ def search_around(name, lr, n_train, n_val, steps, seed=0):
         ],
         dtype=F64,
     )
+
+
+# --------------------------------------------------------------------------
+# momentum on a quadratic
+# --------------------------------------------------------------------------
+
+
+def _heavy_ball_cases(rng):
+    return [
+        Case("curvatures 1 and 10", (1.0, 10.0)),
+        Case("curvatures 0.5 and 200", (0.5, 200.0)),
+        Case("a round bowl: no momentum needed", (2.0, 2.0)),
+        Case("small curvatures", (1e-3, 0.4)),
+    ]
+
+
+def _heavy_ball_unsquared(mu, L):
+    root = math.sqrt(L / mu)
+    return 4 / (math.sqrt(L) + math.sqrt(mu)) ** 2, (root - 1) / (root + 1)
+
+
+def _heavy_ball_gd_rate(mu, L):
+    root = math.sqrt(L / mu)
+    return 2 / (mu + L), ((root - 1) / (root + 1)) ** 2
+
+
+def _heavy_ball_one_over_l(mu, L):
+    root = math.sqrt(L / mu)
+    return 1 / L, ((root - 1) / (root + 1)) ** 2
+
+
+def _heavy_ball_from_rates(mu, L):
+    # The momentum is the square of the best rate; the rate then follows from
+    # requiring both curvatures to sit on the circle |z| = sqrt(momentum).
+    rate = (math.sqrt(L) - math.sqrt(mu)) / (math.sqrt(L) + math.sqrt(mu))
+    momentum = rate**2
+    return (1 + momentum) * 2 / (mu + L), momentum
+
+
+@exercise(
+    statement=(
+        "heavy_ball(mu, L) returns (lr, momentum), the learning rate and the "
+        "momentum of gradient descent with heavy-ball momentum (torch.optim.SGD "
+        "with momentum, no Nesterov) that make it converge fastest on a quadratic "
+        "whose curvatures lie between mu and L, 0 < mu <= L, derived on paper."
+    ),
+    cases=_heavy_ball_cases,
+    equation="eq-opt-heavy-ball",
+    kind="derive",
+    section="optimizers/momentum",
+    outputs=("lr", "momentum"),
+    hint=(
+        "Both roots of the step's characteristic polynomial have the same size, "
+        "the square root of the momentum, when they are complex; the best choice "
+        "makes the smallest and the largest curvature reach that bound together."
+    ),
+    wrong={
+        "the momentum not squared": _heavy_ball_unsquared,
+        "gradient descent's best rate 2/(mu + L)": _heavy_ball_gd_rate,
+        "the rate 1/L": _heavy_ball_one_over_l,
+    },
+    alternatives=(_heavy_ball_from_rates,),
+)
+def heavy_ball(mu, L):
+    return optim.heavy_ball_parameters(mu, L)

@@ -4,11 +4,13 @@ Each rule as a function of one parameter, its gradient and its state (``sgd_upda
 ``adam_update``); the optimizers built on them (:class:`SGD`, :class:`Adagrad`,
 :class:`RMSprop`, :class:`Adadelta`, :class:`Adam`); learning-rate schedules
 (:class:`ExponentialLR`, :class:`StepLR`); and two-dimensional test functions with the
-path an optimizer takes on them.
+path an optimizer takes on them; and momentum on a quadratic in closed form
+(:func:`momentum_matrix`, :func:`momentum_rate`, :func:`heavy_ball_parameters`).
 """
 
-from nnbook.optim import _landscapes, _optimizers, _rules, _schedules
+from nnbook.optim import _landscapes, _momentum, _optimizers, _rules, _schedules
 from nnbook.optim._landscapes import *  # noqa: F403
+from nnbook.optim._momentum import *  # noqa: F403
 from nnbook.optim._optimizers import *  # noqa: F403
 from nnbook.optim._rules import *  # noqa: F403
 from nnbook.optim._schedules import *  # noqa: F403
@@ -18,4 +20,5 @@ __all__ = [
     *_optimizers.__all__,
     *_schedules.__all__,
     *_landscapes.__all__,
+    *_momentum.__all__,
 ]
