@@ -45,7 +45,7 @@ SAMPLES = {
     "nnbook.optim.adamw_update": _adam_like,
     **{
         f"nnbook.optim.{name}.__init__": _optimizer
-        for name in ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam")
+        for name in ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW")
     },
 }
 

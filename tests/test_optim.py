@@ -53,6 +53,8 @@ CASES = (
     + [("Adadelta", {"weight_decay": 0.1})]
     + [("Adam", kw) for kw in _grid(lr=[1e-3, 1e-1], betas=[(0.9, 0.999), (0.5, 0.9)], eps=[1e-8, 1e-3])]
     + [("Adam", {"lr": 1e-2, "weight_decay": 0.1})]
+    + [("AdamW", kw) for kw in _grid(lr=[1e-3, 1e-1], weight_decay=[0.0, 0.01, 0.3])]
+    + [("AdamW", {"lr": 1e-2, "betas": (0.5, 0.9), "eps": 1e-3})]
 )  # fmt: skip
 
 
@@ -89,7 +91,7 @@ def test_schedule_learning_rates():
     assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam"])
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"])
 def test_state_dict_round_trip_continues_identically(name):
     kwargs = {"lr": 0.05, "momentum": 0.9} if name in ("SGD", "RMSprop") else {}
     straight = _trajectory(lambda ps: getattr(optim, name)(ps, **kwargs), steps=60)
@@ -195,3 +197,27 @@ def test_load_state_dict_checks_the_groups():
     other = optim.SGD(_params()[:1], lr=0.1)
     with pytest.raises(ValueError, match=r"same parameter groups and sizes"):
         opt.load_state_dict(other.state_dict())
+
+
+def test_adamw_differs_from_adam_with_l2_where_the_gradients_differ_in_size():
+    # Two weights, one with gradients a hundred times larger. Adam's L2 term is divided
+    # by each weight's own gradient scale, so the weight with small gradients is decayed
+    # far more strongly than the one with large gradients; AdamW decays both alike.
+    def run(make):
+        w = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+        opt = make([w])
+        for step in range(200):
+            sign = 1.0 if step % 2 == 0 else -1.0  # zero-mean gradients
+            w.grad = torch.tensor([100.0 * sign, 1.0 * sign], dtype=torch.float64)
+            opt.step()
+        return w.detach()
+
+    adam = run(lambda ps: optim.Adam(ps, lr=1e-3, weight_decay=0.5))
+    adamw = run(lambda ps: optim.AdamW(ps, lr=1e-3, weight_decay=0.5))
+    reference = run(lambda ps: torch.optim.AdamW(ps, lr=1e-3, weight_decay=0.5, foreach=False))
+    torch.testing.assert_close(adamw, reference, rtol=0, atol=1e-12)
+    # AdamW: both weights end alike (0.903 here), whatever their gradients
+    assert abs(adamw[0] - adamw[1]) < 1e-3
+    # Adam with L2: the small-gradient weight is decayed far more (0.087 against
+    # 0.003 here)
+    assert 1 - adam[1] > 10 * (1 - adam[0])

@@ -2,7 +2,7 @@
 
 Each rule as a function of one parameter, its gradient and its state (``sgd_update`` to
 ``adam_update``); the optimizers built on them (:class:`SGD`, :class:`Adagrad`,
-:class:`RMSprop`, :class:`Adadelta`, :class:`Adam`); learning-rate schedules
+:class:`RMSprop`, :class:`Adadelta`, :class:`Adam`, :class:`AdamW`); learning-rate schedules
 (:class:`ExponentialLR`, :class:`StepLR`); and two-dimensional test functions with the
 path an optimizer takes on them; and momentum on a quadratic in closed form
 (:func:`momentum_matrix`, :func:`momentum_rate`, :func:`heavy_ball_parameters`).

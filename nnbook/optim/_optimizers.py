@@ -15,7 +15,15 @@ import torch
 from nnbook.contract import contract
 from nnbook.optim import _rules as rules
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSprop"]
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+]
 
 
 class Optimizer:
@@ -205,6 +213,26 @@ class Adam(Optimizer):
     @contract(**rules.ADAM)
     def __init__(
         self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
+    ):
+        super().__init__(
+            params,
+            dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay),
+        )
+
+
+class AdamW(Optimizer):
+    """AdamW: Adam with decoupled weight decay, :func:`~nnbook.optim.adamw_update`.
+
+    ``weight_decay`` shrinks every weight by the factor ``1 - lr * weight_decay`` at each
+    step, outside Adam's arithmetic, instead of adding ``weight_decay * p`` to the
+    gradient as :class:`Adam` does. The default of 0.01 is ``torch.optim.AdamW``'s.
+    """
+
+    rule = staticmethod(rules.adamw_update)
+
+    @contract(**rules.ADAM)
+    def __init__(
+        self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2
     ):
         super().__init__(
             params,
