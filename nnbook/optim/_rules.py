@@ -260,6 +260,7 @@ def adam_update(
 
 
 @contract(
+    "eq-opt-adamw",
     **TENSORS,
     **ADAM,
     reference="torch.optim.AdamW",
@@ -267,7 +268,7 @@ def adam_update(
 def adamw_update(
     p, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2
 ):
-    r"""AdamW: Adam with weight decay decoupled from the gradient, as ``torch.optim.AdamW``.
+    r"""AdamW: Adam with weight decay decoupled from the gradient. Implements :eq:`eq-opt-adamw`.
 
     .. math::
         \begin{aligned}
@@ -281,4 +282,4 @@ def adamw_update(
     :math:`\lambda\,\Theta` to the gradient, where the adaptive denominator rescales it.
     """
     p.mul_(1 - lr * weight_decay)
-    adam_update(p, grad, state, lr=lr, betas=betas, eps=eps)
+    adam_update.__wrapped__(p, grad, state, lr=lr, betas=betas, eps=eps)
