@@ -152,14 +152,17 @@ def test_seed_bands_rejects_bad_arguments(curves, kwargs, error, message):
 def test_path_panels_draw_one_path_per_panel_with_equal_aspect():
     from nnbook.plot.optim import plot_path_panels
 
-    paths = _paths() | {"momentum": optim.trajectory(
-        lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9), optim.quadratic, (1.0, 1.0), 20)}
+    paths = _paths() | {
+        "momentum": optim.trajectory(
+            lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9), optim.quadratic, (1.0, 1.0), 20
+        )
+    }
     fig = plot_path_panels(optim.quadratic, paths, (-1.5, 1.5), (-1.0, 1.5),
                            [0.1, 1.0], marks=[(0, 0)], ncols=2)  # fmt: skip
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in visible] == list(paths)
     assert len(fig.axes) == 4 and not fig.axes[3].get_visible()
-    for ax, (name, path) in zip(visible, paths.items(), strict=True):
+    for ax, path in zip(visible, paths.values(), strict=True):
         lines = ax.get_lines()
         assert len(lines) == 4  # the path, its end, the star, the start
         np.testing.assert_allclose(lines[0].get_xydata(), path.numpy())

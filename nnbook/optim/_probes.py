@@ -190,7 +190,7 @@ class NoiseScale:
         :math:`\operatorname{tr}\Sigma`, the summed variance of the per-example
         gradients.
     scale : float
-        :math:`B_{\text{noise}} = \operatorname{tr}\Sigma / |G|^2`.
+        :math:`B_{\text{simple}} = \operatorname{tr}\Sigma / |G|^2`, the simple noise scale.
     """
 
     gradient_sq: float
