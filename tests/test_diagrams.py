@@ -1,7 +1,9 @@
 """The book's diagrams: what each one draws, how it is laid out, and its argument errors."""
 
+import functools
 import io
 import itertools
+import re
 
 import matplotlib
 
@@ -10,11 +12,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 from helpers import close_figures  # noqa: E402, F401
 from matplotlib.colors import same_color  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
+from nnbook import cnn  # noqa: E402
 from nnbook.plot import diagrams  # noqa: E402
 from nnbook.plot.diagrams import (  # noqa: E402
     BACKWARD,
@@ -22,12 +26,17 @@ from nnbook.plot.diagrams import (  # noqa: E402
     NAVY,
     ORANGE,
     backprop_graph,
+    conv_channels,
     conv_window,
     dense_layer,
+    inception_module,
     invertible_block,
     lstm_cell,
+    network_diagram,
     pooling,
+    receptive_field_growth,
     residual_block,
+    residual_blocks,
     rnn_unrolled,
     roofline,
 )
@@ -42,6 +51,17 @@ DRAWINGS = {
     "pooling": pooling,
     "residual_block": residual_block,
     "residual_block_relu": lambda: residual_block("ReLU"),
+    "conv_channels": conv_channels,
+    "conv_channels_1_1": lambda: conv_channels(1, 1),
+    "conv_channels_4_4": lambda: conv_channels(4, 4),
+    "receptive_field_growth": receptive_field_growth,
+    "receptive_field_growth_strided": lambda: receptive_field_growth((3, 3, 3), (2, 2, 1)),
+    "receptive_field_growth_lenet": lambda: receptive_field_growth([5, 2, 5, 2], [1, 2, 1, 2]),
+    "receptive_field_growth_5": lambda: receptive_field_growth((3,) * 5),
+    "network_lenet": lambda: network_diagram("lenet"),
+    "network_vgg16": lambda: network_diagram("vgg16"),
+    "inception_module": inception_module,
+    "residual_blocks": residual_blocks,
     "rnn_unrolled": rnn_unrolled,
     "rnn_unrolled_1": lambda: rnn_unrolled(1),
     "rnn_unrolled_4": lambda: rnn_unrolled(4),
@@ -91,7 +111,10 @@ def test_layout_fits_the_page_and_no_texts_collide(name):
         assert label.get_fontsize() >= 9
 
 
-@pytest.mark.parametrize("name", ["dense_layer", "conv_window", "lstm_cell", "roofline"])
+@pytest.mark.parametrize(
+    "name",
+    ["dense_layer", "conv_window", "lstm_cell", "roofline", "network_vgg16", "conv_channels"],
+)
 def test_drawing_is_deterministic(name):
     images = []
     for _ in range(2):
@@ -115,6 +138,11 @@ def test_drawing_is_deterministic(name):
         lstm_cell,
         invertible_block,
         roofline,
+        conv_channels,
+        receptive_field_growth,
+        functools.partial(network_diagram, "lenet"),
+        inception_module,
+        residual_blocks,
     ],
 )
 def test_draws_on_a_given_axes(draw):
@@ -302,6 +330,275 @@ def test_residual_block_errors():
         residual_block(1)
     with pytest.raises(ValueError, match="post_activation must be a non-empty name, got ' '"):
         residual_block(" ")
+
+
+# --- 4b. channels, receptive fields, networks, inception, residual units -------------------
+
+
+def labelled(ax, patches):
+    """The texts written at the centres of ``patches``, in the order of the patches."""
+    out = []
+    for p in patches:
+        at = p.center if isinstance(p, Circle) else centre(p)
+        out.extend(t.get_text() for t in ax.texts if t.get_position() == pytest.approx(at))
+    return out
+
+
+def written_in(ax, patch):
+    """The texts written inside ``patch``, top to bottom."""
+    x0, y0 = patch.get_x(), patch.get_y()
+    x1, y1 = x0 + patch.get_width(), y0 + patch.get_height()
+    inside = [
+        t for t in ax.texts if x0 < t.get_position()[0] < x1 and y0 < t.get_position()[1] < y1
+    ]
+    return [t.get_text() for t in sorted(inside, key=lambda t: -t.get_position()[1])]
+
+
+@pytest.mark.cnn
+@pytest.mark.parametrize(("c_in", "c_out"), [(3, 2), (1, 1), (4, 4), (2, 3)])
+def test_conv_channels_every_filter_spans_every_input_channel(c_in, c_out):
+    ax = conv_channels(c_in, c_out)
+    inputs = drawn(ax, "input-map", Rectangle)
+    slices = drawn(ax, "kernel-slice", Rectangle)
+    outputs = drawn(ax, "output-map", Rectangle)
+    assert (len(inputs), len(slices), len(outputs)) == (c_in, c_out * c_in, c_out)
+    # Each filter has one slice per input channel, shaded like that channel's map.
+    faces = sorted(tuple(p.get_facecolor()) for p in inputs)
+    for o in range(c_out):
+        own = slices[o * c_in : (o + 1) * c_in]
+        assert sorted(tuple(p.get_facecolor()) for p in own) == faces
+        assert all(same_color(p.get_edgecolor(), ORANGE) for p in own)
+    shown = texts(ax)
+    for o in range(c_out):
+        assert f"$w_{{{o}}}$" in shown and f"$o = {o}$" in shown
+    # One arrow from the input into each filter, one from each filter to its map.
+    assert len(drawn(ax, "arrow", FancyArrowPatch)) == 2 * c_out
+    (weights,) = [t for t in shown if "(C_{out}, C_{in}, k, k)" in t]
+    assert weights.endswith(f"= ({c_out}, {c_in}, 3, 3)$")
+
+
+@pytest.mark.cnn
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"c_in": 0}, ValueError, r"c_in must be in \[1, 4\], got 0"),
+        ({"c_out": 5}, ValueError, r"c_out must be in \[1, 4\], got 5"),
+        ({"c_in": 2.0}, TypeError, "c_in must be an int, got float"),
+        ({"c_out": "2"}, TypeError, "c_out must be an int, got str"),
+    ],
+)
+def test_conv_channels_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        conv_channels(**kwargs)
+
+
+@pytest.mark.cnn
+@pytest.mark.parametrize(
+    ("kernels", "strides"),
+    [
+        ((3, 3, 3), None),
+        ((3, 3, 3), (2, 2, 1)),
+        ([5, 2, 5, 2], [1, 2, 1, 2]),
+        ((7,), None),
+        ((1, 3), (3, 1)),  # a stride larger than the kernel leaves gaps in the field
+    ],
+)
+def test_receptive_field_growth_labels_are_the_library_s(kernels, strides):
+    ax = receptive_field_growth(kernels, strides)
+    fields = cnn.receptive_field(kernels, strides)
+    labels = [re.fullmatch(r"\$r_\{(\d+)\} = (\d+)\$", t) for t in texts(ax)]
+    rows = {int(m[1]): int(m[2]) for m in labels if m}
+    assert rows == dict(enumerate([1, *fields]))
+    # The highlighted input pixels span the field of the one highlighted top unit.
+    (top,) = drawn(ax, "output-unit", Rectangle)
+    field = sorted(centre(p)[0] for p in drawn(ax, "field-input", Rectangle))
+    row = sorted(centre(p)[0] for p in drawn(ax, "input", Rectangle) + drawn(ax, "field-input"))
+    pitch = row[1] - row[0]
+    assert round((field[-1] - field[0]) / pitch) + 1 == fields[-1]
+    assert (field[0] + field[-1]) / 2 == pytest.approx(centre(top)[0])
+    if all(s <= k for k, s in zip(kernels, strides or [1] * len(kernels), strict=True)):
+        assert len(field) == fields[-1]  # no gaps
+    for i, k in enumerate(kernels, start=1):
+        assert any(t.startswith(f"layer {i}: $k = {k}$") for t in texts(ax))
+
+
+@pytest.mark.cnn
+def test_receptive_field_growth_connects_each_unit_to_its_window():
+    ax = receptive_field_growth((3, 3, 3))
+    # 1 top unit, 3 units under it and 5 under those, each with 3 inputs.
+    assert len(drawn(ax, "connection", FancyArrowPatch)) == 3 * (1 + 3 + 5)
+    assert len(drawn(ax, "field-unit", Rectangle)) == 3 + 5
+    assert len(drawn(ax, "field-input", Rectangle)) == 7
+
+
+@pytest.mark.cnn
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"kernels": 3}, TypeError, "kernels must be a tuple or list of ints, got int"),
+        ({"kernels": ()}, ValueError, "kernels must have 1 to 5 entries, got 0"),
+        ({"kernels": (3,) * 6}, ValueError, "kernels must have 1 to 5 entries, got 6"),
+        ({"kernels": (3, 0)}, ValueError, r"kernels\[1\] must be in \[1, inf\], got 0"),
+        ({"kernels": (3, 2.5)}, TypeError, r"kernels\[1\] must be an int, got float"),
+        ({"strides": "12"}, TypeError, "strides must be a tuple or list of ints, got str"),
+        ({"strides": (1, 0, 1)}, ValueError, r"strides\[1\] must be in \[1, inf\], got 0"),
+        ({"strides": (1,)}, ValueError, r"strides must have one entry per kernel \(3\), got 1"),
+        (
+            {"kernels": (11, 11, 11, 11)},
+            ValueError,
+            "kernels and strides must give a receptive field of at most 31 pixels .*, got 41",
+        ),
+    ],
+)
+def test_receptive_field_growth_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        receptive_field_growth(**kwargs)
+
+
+def _model(name):
+    with torch.device("meta"):
+        if name == "lenet":
+            return cnn.LeNet5(), (1, 1, 28, 28)
+        return cnn.vgg16(), (1, 3, 224, 224)
+
+
+@pytest.mark.cnn
+@pytest.mark.parametrize("name", ["lenet", "vgg16"])
+def test_network_diagram_shows_the_model_s_shapes(name):
+    ax = network_diagram(name)
+    shown = texts(ax)
+    model, input_shape = _model(name)
+    # The shape after every top-level stage of the model is written in a box.
+    for _, shape, _ in cnn.summary(model, input_shape):
+        assert "×".join(map(str, shape[1:])) in shown
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    pools = [m for m in model.modules() if isinstance(m, torch.nn.MaxPool2d)]
+    # Equal convolutions in a row share a box that says how many it holds.
+    layers = [written_in(ax, p)[0] for p in drawn(ax, "layer")]  # in the order of the chain
+    counts = [int(t.split(" × ")[0]) if " × " in t else 1 for t in layers if "conv" in t]
+    assert sum(counts) == len(convs)
+    assert layers.count("max pool 2×2") == len(pools)
+    assert [t for t in layers if t.startswith("fc ")] == [f"fc {m.out_features}" for m in linears]
+    assert len(drawn(ax, "input")) == 1
+    # The note is true of the model: a ReLU after every conv and fc but the last.
+    relus = [m for m in model.modules() if isinstance(m, torch.nn.ReLU)]
+    assert len(relus) == len(convs) + len(linears) - 1
+    assert any("followed by a ReLU" in t for t in shown)
+
+
+@pytest.mark.cnn
+def test_network_diagram_lenet_box_by_box():
+    ax = network_diagram("lenet")
+    boxes = drawn(ax, "input") + drawn(ax, "layer")
+    boxes.sort(key=lambda p: (round(centre(p)[0], 6), -centre(p)[1]))
+    assert [written_in(ax, p) for p in boxes] == [
+        ["input", "1×28×28"],
+        ["conv 5×5, 6", "6×28×28"],
+        ["max pool 2×2", "6×14×14"],
+        ["conv 5×5, 16", "16×10×10"],
+        ["max pool 2×2", "16×5×5"],
+        ["flatten", "400"],
+        ["fc 120", "120"],
+        ["fc 84", "84"],
+        ["fc 10", "10"],
+    ]
+    # The shapes are written in the colour of data, the layers' types in ink.
+    (shape,) = [t for t in ax.texts if t.get_text() == "16×5×5"]
+    assert same_color(shape.get_color(), NAVY)
+
+
+@pytest.mark.cnn
+def test_network_diagram_vgg16_has_five_stages():
+    ax = network_diagram("vgg16")
+    shown = texts(ax)
+    layers = [written_in(ax, p)[0] for p in drawn(ax, "layer")]
+    assert [t for t in layers if "conv" in t] == [
+        "2 × conv\n3×3, 64",
+        "2 × conv\n3×3, 128",
+        "3 × conv\n3×3, 256",
+        "3 × conv\n3×3, 512",
+        "3 × conv\n3×3, 512",
+    ]
+    for i in range(1, 6):
+        assert f"stage {i}" in shown
+    assert len(drawn(ax, "frame")) == 6  # five stages and the classifier
+    for shape in ("64×224×224", "128×56×56", "512×7×7", "25088", "1000"):
+        assert shape in shown
+
+
+@pytest.mark.cnn
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        (16, TypeError, "name must be a str, got int"),
+        ("resnet", ValueError, "name must be one of 'lenet', 'vgg16', got 'resnet'"),
+        ("LeNet", ValueError, "name must be one of 'lenet', 'vgg16', got 'LeNet'"),
+    ],
+)
+def test_network_diagram_errors(name, error, message):
+    with pytest.raises(error, match=message):
+        network_diagram(name)
+
+
+@pytest.mark.cnn
+def test_inception_module_has_four_branches_and_a_concatenation():
+    ax = inception_module()
+    shown = texts(ax)
+    assert len(drawn(ax, "split", FancyArrowPatch)) == 4
+    merges = drawn(ax, "merge", FancyArrowPatch)
+    assert len(merges) == 4
+    (concat,) = drawn(ax, "concat")
+    (source,) = drawn(ax, "input")
+    assert centre(concat)[1] > centre(source)[1]  # the input at the bottom
+    # 1x1; 1x1 reduce, 3x3; 1x1 reduce, "5x5"; pool, 1x1 projection.
+    assert len(drawn(ax, "layer")) == 3 and len(drawn(ax, "reduce")) == 3
+    assert len(drawn(ax, "pool")) == 1
+    assert {"1×1 conv, 64", "1×1 conv, 96", "3×3 conv, 128", "1×1 conv, 16"} <= set(shown)
+    assert "5×5 conv, 32\n(3×3 in torchvision)" in shown
+    # The channels are those of nnbook's Inception(192, 64, 96, 128, 16, 32, 32).
+    with torch.device("meta"):
+        module = cnn.Inception(192, 64, 96, 128, 16, 32, 32)
+        x = torch.empty(1, 192, 28, 28)
+    out = [b(x).shape[1] for b in module.branches]
+    assert out == [64, 128, 32, 32]
+    total = module(x).shape[1]
+    assert f"concatenate along channels: 64 + 128 + 32 + 32 = {total}" in shown
+    assert f"{total}×28×28" in shown and "input: 192×28×28" in shown
+
+
+def _rows(ax):
+    """The boxes of each unit of residual_blocks, top row first, left to right."""
+    adds = sorted(drawn(ax, "add", Circle), key=lambda c: -c.center[1])
+    rows = []
+    for add in adds:
+        y = add.center[1]
+        layers = [p for p in drawn(ax, "layer") if centre(p)[1] == pytest.approx(y)]
+        rows.append((add, sorted(layers, key=lambda p: p.get_x())))
+    return rows
+
+
+@pytest.mark.cnn
+def test_residual_blocks_original_and_full_pre_activation():
+    ax = residual_blocks()
+    shown = texts(ax)
+    assert "(a) original" in shown and "(b) full pre-activation" in shown
+    (a, a_layers), (b, b_layers) = _rows(ax)
+    x_a = [p for p in a_layers if p.get_x() < a.center[0]]
+    x_b = [p for p in b_layers if p.get_x() < b.center[0]]
+    assert labelled(ax, x_a) == ["conv", "BN", "ReLU", "conv", "BN"]
+    assert labelled(ax, x_b) == ["BN", "ReLU", "conv", "BN", "ReLU", "conv"]
+    # (a) has a ReLU after the addition; (b) has nothing after it.
+    assert labelled(ax, [p for p in a_layers if p.get_x() > a.center[0]]) == ["ReLU"]
+    assert [p for p in b_layers if p.get_x() > b.center[0]] == []
+    assert r"$x_{l+1} = \mathrm{ReLU}\,(x_l + F(x_l))$" in shown
+    assert r"$x_{l+1} = x_l + F(x_l)$" in shown
+    # The shortcut is drawn thick in the colour of data; in (b) it runs on to x_{l+1}.
+    shortcuts = drawn(ax, "shortcut", FancyArrowPatch)
+    assert all(same_color(p.get_edgecolor(), NAVY) and p.get_linewidth() > 2 for p in shortcuts)
+    above = [p for p in shortcuts if p.get_path().get_extents().y0 > b.center[1] + 0.5]
+    assert len(above) == 1 and len(shortcuts) == 3
+    assert len(drawn(ax, "input")) == len(drawn(ax, "output")) == 2
 
 
 # --- 5. the unrolled RNN and 6. the LSTM -------------------------------------------------------

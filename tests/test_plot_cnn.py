@@ -128,8 +128,9 @@ def test_filters_and_maps_lay_out_the_stages_within_seven_inches():
     fig = plot_filters_and_maps(digit, filters, first, second)
     assert fig.get_figwidth() <= 7.0
     top, bottom = fig.subfigs
-    upper, lower = top.axes, bottom.axes
-    assert len(upper) == 2 * 7 and len(lower) == 8
+    upper, lower = top.axes[:14], bottom.axes[:8]
+    bars = [*top.axes[14:], *bottom.axes[8:]]
+    assert [ax.get_ylabel() for ax in bars] == ["weight", "activation", "activation"]
     assert [ax.get_title() for ax in upper[:7]] == ["input"] + [f"filter {i}" for i in range(6)]
     assert upper[7].get_ylabel() == "stage 1" and not upper[7].images
     assert lower[0].get_ylabel() == "stage 2"
@@ -139,13 +140,17 @@ def test_filters_and_maps_lay_out_the_stages_within_seven_inches():
     np.testing.assert_array_equal(upper[10].images[0].get_array(), first[2].numpy())
     np.testing.assert_array_equal(lower[5].images[0].get_array(), second[5].numpy())
     assert lower[0].images[0].get_cmap().name == "magma"
+    bound = filters.abs().max().item()
+    for ax in upper[1:7]:  # one scale for all filters, white at zero
+        assert ax.images[0].get_clim() == pytest.approx((-bound, bound))
+    for ax, maps in [(upper[8], first), (lower[0], second)]:  # one per stage
+        assert ax.images[0].get_clim() == pytest.approx((0.0, maps.max().item()))
 
 
 def test_filters_and_maps_hide_the_unused_cells_of_the_last_row():
     digit, filters, first, second = _network()
     fig = plot_filters_and_maps(digit, filters, first, second[:5])
-    lower = fig.subfigs[1].axes
-    assert len(lower) == 8
+    lower = fig.subfigs[1].axes[:8]
     assert [ax.axison for ax in lower] == [True] * 5 + [False] * 3
 
 
@@ -163,3 +168,34 @@ def test_filters_and_maps_reject_bad_arguments(index, value, error, message):
     args[index] = value
     with pytest.raises(error, match=message):
         plot_filters_and_maps(*args)
+
+
+def test_accuracy_curves_take_another_horizontal_axis():
+    curves = {"a": [0.9, 0.8, 0.5], "b": [0.95, 0.9, 0.7]}
+    ax = plot_accuracy_curves(curves, x=[0, 2, 4], xlabel="move (pixels)")
+    np.testing.assert_array_equal(ax.lines[1].get_xdata(), [0, 2, 4])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [95, 90, 70])
+    assert ax.get_xlabel() == "move (pixels)"
+    with pytest.raises(
+        ValueError, match=r"curves\['a'\] must hold one accuracy per value of x \(2\), got 3"
+    ):
+        plot_accuracy_curves(curves, x=[0, 1])
+    plt.close("all")
+
+
+def test_depth_curves_draw_the_means_and_every_seed():
+    from nnbook.plot.cnn import plot_depth_curves
+
+    values = np.array([[1.0, 4.0, 16.0], [4.0, 16.0, 64.0]])
+    ax = plot_depth_curves([2, 8, 32], {"plain": values}, ylabel="gradient", log=True)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [2.0, 8.0, 32.0])  # geometric
+    assert len(ax.lines) == 3 and ax.get_yscale() == "log"
+    ax = plot_depth_curves([2, 8, 32], {"plain": values}, ylabel="loss")
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [2.5, 10.0, 40.0])
+    with pytest.raises(ValueError, match=r"one column per depth \(2\), got 3"):
+        plot_depth_curves([2, 8], {"plain": values}, ylabel="loss")
+    with pytest.raises(ValueError, match="must be positive on a logarithmic axis"):
+        plot_depth_curves([2, 8, 32], {"plain": -values}, ylabel="loss", log=True)
+    with pytest.raises(TypeError, match="curves must be a dict"):
+        plot_depth_curves([2, 8, 32], [values], ylabel="loss")
+    plt.close("all")

@@ -30,13 +30,28 @@ def _conv_sizes(self):
 
 
 class Conv2d(nn.Conv2d):
-    """``torch.nn.Conv2d`` (square stride and padding, no groups or dilation) computed by :mod:`nnbook.cnn`."""
+    """``torch.nn.Conv2d`` computed by :mod:`nnbook.cnn`: stride, padding, dilation, groups.
+
+    The padding is zeros (``padding_mode="zeros"``, torch's default) and given as
+    numbers; another ``padding_mode`` is refused when the layer runs.
+    """
 
     @contract(x=MAPS, bind=_conv_sizes)
     def forward(self, x):
         """The convolution of a batch ``x`` of shape (N, C, H, W)."""
+        if self.padding_mode != "zeros":
+            raise ValueError(
+                f"padding_mode must be 'zeros' for nnbook's Conv2d, "
+                f"got {self.padding_mode!r}"
+            )
         return Conv2dFunction.apply(
-            x, self.weight, self.bias, self.stride, self.padding
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
         )
 
 

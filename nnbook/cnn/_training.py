@@ -33,6 +33,7 @@ __all__ = ["train_classifier"]
     step_size=Int(low=1),
     gamma=Real(low=0, high=1, low_open=True),
     batch_size=Int(low=1),
+    augment=Instance(object, optional=True),
 )
 def train_classifier(
     net,
@@ -47,6 +48,7 @@ def train_classifier(
     step_size=6,
     gamma=0.1,
     batch_size=64,
+    augment=None,
 ):
     """Train a classifier with SGD, momentum and a step decay; return its test curve.
 
@@ -54,7 +56,9 @@ def train_classifier(
     ``nnbook.generator(seed)``, dropping the last batch when it is smaller,
     takes one SGD step on the cross-entropy of each, then multiplies the learning rate
     by ``gamma`` every ``step_size`` epochs and measures the test accuracy in evaluation
-    mode.
+    mode. ``augment``, when given, transforms each mini-batch before the step, drawing
+    from the same generator (data augmentation, such as
+    :func:`~nnbook.cnn.random_shift`).
 
     Parameters
     ----------
@@ -76,12 +80,18 @@ def train_classifier(
         The learning rate is multiplied by ``gamma`` after every ``step_size`` epochs.
     gamma : float, default 0.1
     batch_size : int, default 64
+    augment : callable, optional
+        Called as ``augment(X_batch, generator=g)``; returns the batch to train on.
 
     Returns
     -------
     list of float
         The test accuracy after each epoch.
     """
+    if augment is not None and not callable(augment):
+        raise TypeError(
+            f"augment must be callable or None, got {type(augment).__name__}"
+        )
     if len(test) != 2:
         raise ValueError(
             f"test must be a pair (X_test, y_test), got {len(test)} items"
@@ -93,7 +103,10 @@ def train_classifier(
     for _ in tqdm(range(epochs), desc="epochs"):
         for batch in batches(len(X), batch_size, generator=g, drop_last=True):
             optimizer.zero_grad()
-            F.cross_entropy(net(X[batch]), y[batch]).backward()
+            inputs = (
+                X[batch] if augment is None else augment(X[batch], generator=g)
+            )
+            F.cross_entropy(net(inputs), y[batch]).backward()
             optimizer.step()
         schedule.step()
         curve.append(accuracy(predict(net, test[0]), test[1]))

@@ -2,19 +2,22 @@
 
 Images and signals (:func:`digits`, :func:`mnist5k`, :func:`mnist1d`), each a
 :class:`Split` of float tensors scaled to [0, 1] and int64 labels, split the same way on
-every machine (stratified, fixed seed); a table (:func:`weight_and_foot`); a noisy
-1-D curve to regress (:func:`noisy_sine`); time series
+every machine (stratified, fixed seed); generated images of ten shapes in clutter, a
+harder task, the same bit for bit on every CPU (:func:`shapes`, classes named in
+:data:`SHAPES`); a table (:func:`weight_and_foot`); a noisy 1-D curve to regress
+(:func:`noisy_sine`); time series
 from statsmodels (:func:`sunspots`, :func:`co2`) and the :func:`windows` a forecaster
 reads; and the symbolic sequence tasks of the recurrent chapter, as a
 :class:`SequenceTask`. The 2-D toy densities live with the chapter that uses them,
 :mod:`nnbook.invertible`; ``nnbook.data.toy2d`` and its siblings still lead there.
 """
 
-from nnbook.data import _curves, _images, _sequences, _series, _tables
+from nnbook.data import _curves, _images, _sequences, _series, _shapes, _tables
 from nnbook.data._curves import *  # noqa: F403
 from nnbook.data._images import *  # noqa: F403
 from nnbook.data._sequences import *  # noqa: F403
 from nnbook.data._series import *  # noqa: F403
+from nnbook.data._shapes import *  # noqa: F403
 from nnbook.data._tables import *  # noqa: F403
 
 # Constants are named again here, so that their descriptions reach the API page.
@@ -22,8 +25,12 @@ from nnbook.data._tables import *  # noqa: F403
 #: The floating-point dtypes a loader can return its features in.
 FLOATS = _images.FLOATS
 
+#: The class names of :func:`shapes`, in label order.
+SHAPES = _shapes.SHAPES
+
 __all__ = [
     *_images.__all__,
+    *_shapes.__all__,
     *_tables.__all__,
     *_curves.__all__,
     *_series.__all__,

@@ -12,10 +12,12 @@ from nnbook import optim
 from nnbook.check import Case, exercise
 from nnbook.cnn import _conv as conv
 from nnbook.cnn._architectures import reset_parameters
+from nnbook.cnn._invariance import shift as conv_shift
 from nnbook.exercises._cases import rand, randn
 from nnbook.train import accuracy, batches, count_parameters, predict
 
 __all__ = [
+    "ablation_parameters",
     "batch_norm_backward",
     "conv_input_grad",
     "conv_parameters",
@@ -26,6 +28,9 @@ __all__ = [
     "max_pool_backward",
     "output_size",
     "receptive_field",
+    "residual_jacobian",
+    "separable_cost",
+    "shift_images",
     "small_cnn_parameters",
     "train_curve",
 ]
@@ -1007,8 +1012,8 @@ def _transposed_convolution(dout, w, x_shape, stride, padding):
     section="cnn/backpropagation",
     outputs=("dx",),
     hint=(
-        "Each output pixel (y, x) read the window that starts at (s y - p, "
-        "s x - p); send its gradient back over that same window, weighted by "
+        "Each output pixel (y, z) read the window that starts at (s y - p, "
+        "s z - p); send its gradient back over that same window, weighted by "
         "the filter, and add where windows overlap. Written as a convolution "
         "instead, the filters are flipped and their input and output channels "
         "swapped. Padding rows receive gradient too, but are not part of x."
@@ -1271,3 +1276,315 @@ def matching_width(n_params, n_in, n_out):
     below = abs(_mlp_parameters(n_in, low, n_out) - n_params)
     above = abs(_mlp_parameters(n_in, low + 1, n_out) - n_params)
     return low if below <= above else low + 1
+
+
+# --------------------------------------------------------------------------
+# residual_depth
+# --------------------------------------------------------------------------
+
+
+def _residual_cases(rng):
+    return [
+        Case(
+            "a mixed sum, post-activation",
+            (randn(rng, 6), randn(rng, 6, 6), True),
+        ),
+        Case(
+            "the same unit, full pre-activation",
+            (randn(rng, 6), randn(rng, 6, 6), False),
+        ),
+        Case(
+            "a small branch: the identity dominates",
+            (randn(rng, 5), 0.1 * randn(rng, 5, 5), True),
+        ),
+        Case(
+            "every unit active",
+            (rand(rng, 4) + 1.0, 0.1 * rand(rng, 4, 4), True),
+        ),
+    ]
+
+
+def _jacobian_without_identity(h, A, post_activation):
+    full = _residual_jacobian(h, A, post_activation)
+    return (
+        full - _mask(h, A)
+        if post_activation
+        else full - torch.eye(len(h), dtype=h.dtype)
+    )
+
+
+def _mask(h, A):
+    return torch.diag(((h + A @ h) > 0).to(h.dtype))
+
+
+def _mask_on_the_right(h, A, post_activation):
+    identity = torch.eye(len(h), dtype=h.dtype)
+    return (identity + A) @ _mask(h, A) if post_activation else identity + A
+
+
+def _mask_from_the_input(h, A, post_activation):
+    identity = torch.eye(len(h), dtype=h.dtype)
+    mask = torch.diag((h > 0).to(h.dtype))
+    return mask @ (identity + A) if post_activation else identity + A
+
+
+def _residual_jacobian(h, A, post_activation):
+    identity = torch.eye(len(h), dtype=h.dtype)
+    return _mask(h, A) @ (identity + A) if post_activation else identity + A
+
+
+def _residual_jacobian_by_autograd(h, A, post_activation):
+    def unit(v):
+        s = v + A @ v
+        return torch.relu(s) if post_activation else s
+
+    return torch.autograd.functional.jacobian(unit, h)
+
+
+@exercise(
+    statement=(
+        "residual_jacobian(h, A, post_activation) returns the Jacobian "
+        "d h_next / d h, a (d, d) tensor, of one residual unit whose branch is "
+        "linear, F(h) = A h, at the point h (shape (d,)). With post_activation "
+        "True the unit is the original one, h_next = ReLU(h + A h); with False "
+        "it is the full pre-activation form without anything after the sum, "
+        "h_next = h + A h. Take the ReLU's derivative at 0 to be 0. Derive it; "
+        "no autograd."
+    ),
+    cases=_residual_cases,
+    equation="eq-cnn-residual",
+    kind="derive",
+    section="cnn/residual_depth",
+    outputs=("jacobian",),
+    hint=(
+        "Differentiate the sum first: the identity plus the branch's matrix. "
+        "The ReLU after the sum then multiplies each row by 0 or 1, decided by "
+        "the sign of the sum, not of h."
+    ),
+    wrong={
+        "the identity forgotten": _jacobian_without_identity,
+        "the ReLU's mask on the right": _mask_on_the_right,
+        "the mask taken from h instead of the sum": _mask_from_the_input,
+    },
+    alternatives=(_residual_jacobian_by_autograd,),
+)
+def residual_jacobian(h, A, post_activation):
+    return _residual_jacobian(h, A, post_activation)
+
+
+# --------------------------------------------------------------------------
+# invariance
+# --------------------------------------------------------------------------
+
+
+def _shift_cases(rng):
+    return [
+        Case("one pixel right", (rand(rng, 2, 1, 5, 6), 0, 1)),
+        Case("down and left", (rand(rng, 1, 3, 6, 6), 2, -3)),
+        Case("up, not square", (rand(rng, 3, 2, 4, 7), -1, 0)),
+        Case("no move", (rand(rng, 1, 1, 3, 3), 0, 0)),
+    ]
+
+
+def _shift_by_roll(images, dy, dx):
+    return torch.roll(images, (dy, dx), dims=(2, 3))
+
+
+def _shift_the_other_way(images, dy, dx):
+    return conv_shift(images, -dy, -dx)
+
+
+def _shift_axes_swapped(images, dy, dx):
+    return conv_shift(images, dx, dy)
+
+
+def _shift_by_padding(images, dy, dx):
+    height, width = images.shape[-2:]
+    padded = F.pad(images, (abs(dx), abs(dx), abs(dy), abs(dy)))
+    top, left = abs(dy) - dy, abs(dx) - dx
+    return padded[..., top : top + height, left : left + width]
+
+
+@exercise(
+    statement=(
+        "shift_images(images, dy, dx) moves every image of images (N, C, H, W) "
+        "dy pixels down and dx pixels right (negative values move up and left); "
+        "pixels that leave the image are lost and the rows and columns that "
+        "enter it are zero. |dy| < H and |dx| < W. Return a new tensor."
+    ),
+    cases=_shift_cases,
+    equation=None,
+    kind="implement",
+    section="cnn/invariance",
+    outputs=("moved",),
+    hint=(
+        "Copy a slice into a tensor of zeros. Moving right by dx, output column "
+        "j holds input column j - dx, for the columns where that exists. "
+        "torch.roll wraps the pixels around instead of dropping them."
+    ),
+    wrong={
+        "torch.roll (wraps around)": _shift_by_roll,
+        "moved the other way": _shift_the_other_way,
+        "rows and columns swapped": _shift_axes_swapped,
+    },
+    alternatives=(_shift_by_padding,),
+)
+def shift_images(images, dy, dx):
+    return conv_shift(images, dy, dx)
+
+
+# --------------------------------------------------------------------------
+# modern_convolutions
+# --------------------------------------------------------------------------
+
+
+def _separable_cases(rng):
+    return [
+        Case("256 channels on 56 x 56 maps", (256, 256, 3, 56)),
+        Case("more outputs than inputs", (32, 64, 3, 14)),
+        Case("a 5x5 depthwise kernel", (16, 8, 5, 7)),
+        Case("one channel in", (1, 4, 3, 5)),
+    ]
+
+
+def _separable_pointwise_forgotten(c_in, c_out, k, size):
+    return c_in * k * k, size * size * c_in * k * k
+
+
+def _separable_full_depthwise(c_in, c_out, k, size):
+    weights = (
+        c_out * k * k + c_in * c_out
+    )  # one k x k filter per *output* channel
+    return weights, size * size * weights
+
+
+def _separable_macs_per_pixel(c_in, c_out, k, size):
+    weights = c_in * k * k + c_in * c_out
+    return weights, weights
+
+
+def _separable_by_layers(c_in, c_out, k, size):
+    depthwise = conv.conv2d_cost(c_in, c_in, k, size, groups=c_in, bias=False)
+    pointwise = conv.conv2d_cost(c_in, c_out, 1, size, bias=False)
+    return depthwise[0] + pointwise[0], depthwise[1] + pointwise[1]
+
+
+@exercise(
+    statement=(
+        "separable_cost(c_in, c_out, k, size) returns (parameters, "
+        "multiply_adds) of a depthwise separable convolution without biases, "
+        "for one image: a depthwise k x k convolution of the c_in channels "
+        "(groups = c_in, c_in outputs), then a 1x1 convolution from c_in to "
+        "c_out channels, both on size x size maps (the padding keeps the size)."
+    ),
+    cases=_separable_cases,
+    equation="eq-cnn-conv-cost",
+    kind="derive",
+    section="cnn/modern_convolutions",
+    outputs=("parameters", "multiply_adds"),
+    hint=(
+        "Count the two layers separately with the cost of a grouped "
+        "convolution and add. The depthwise layer has one k x k filter per "
+        "input channel; every weight is used once per output pixel."
+    ),
+    wrong={
+        "the 1x1 convolution forgotten": _separable_pointwise_forgotten,
+        "a depthwise filter per output channel": _separable_full_depthwise,
+        "multiply-adds of one pixel only": _separable_macs_per_pixel,
+    },
+    alternatives=(_separable_by_layers,),
+)
+def separable_cost(c_in, c_out, k, size):
+    weights = c_in * k * k + c_in * c_out  # depthwise, then pointwise
+    return weights, size * size * weights
+
+
+# --------------------------------------------------------------------------
+# ablation
+# --------------------------------------------------------------------------
+
+
+def _ablation_cases(rng):
+    return [
+        Case("CNN-2", (2, False)),
+        Case("CNN-2 + BN", (2, True)),
+        Case("CNN-6", (6, False)),
+        Case("CNN-6 + BN", (6, True)),
+    ]
+
+
+def _ablation_net(depth, bn):
+    def conv(c_in, c_out):
+        norm = [nn.BatchNorm2d(c_out)] if bn else []
+        return [
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=not bn),
+            *norm,
+            nn.ReLU(),
+        ]
+
+    layers = [*conv(1, 8), nn.MaxPool2d(2), *conv(8, 16), nn.MaxPool2d(2)]
+    for _ in range(depth - 2):
+        layers += conv(16, 16)
+    return [*layers, nn.Flatten(), nn.Linear(16 * 4 * 4, 10)]
+
+
+def _ablation_bn_forgotten(depth, bn):
+    channels = [(1, 8), (8, 16)] + [(16, 16)] * (depth - 2)
+    convs = sum(c_out * c_in * 9 for c_in, c_out in channels)
+    return convs + 16 * 4 * 4 * 10 + 10
+
+
+def _ablation_biases_kept(depth, bn):
+    channels = [(1, 8), (8, 16)] + [(16, 16)] * (depth - 2)
+    convs = sum(c_out * (c_in * 9 + 1) for c_in, c_out in channels)
+    norms = sum(2 * c_out for _, c_out in channels) if bn else 0
+    return convs + norms + 16 * 4 * 4 * 10 + 10
+
+
+def _ablation_pooling_ignored(depth, bn):
+    channels = [(1, 8), (8, 16)] + [(16, 16)] * (depth - 2)
+    per = [
+        c_out * c_in * 9 + (2 * c_out if bn else c_out)
+        for c_in, c_out in channels
+    ]
+    return sum(per) + 16 * 16 * 16 * 10 + 10  # as if the maps stayed 16 x 16
+
+
+def _ablation_by_hand(depth, bn):
+    channels = [(1, 8), (8, 16)] + [(16, 16)] * (depth - 2)
+    total = 16 * 4 * 4 * 10 + 10  # the linear layer on the 16 x 4 x 4 maps
+    for c_in, c_out in channels:
+        total += c_out * c_in * 9 + (2 * c_out if bn else c_out)
+    return total
+
+
+@exercise(
+    statement=(
+        "ablation_parameters(depth, bn) returns the number of learned "
+        "parameters of the ablation's CNN-`depth` on 16 x 16 grey images: "
+        "3x3 convolutions with padding 1, from 1 to 8, then 8 to 16, then "
+        "depth - 2 more from 16 to 16 channels; 2x2 max pooling after the "
+        "first two; a linear layer from the flattened maps to 10 classes. "
+        "Without bn every convolution has a bias; with bn it has none and is "
+        "followed by batch normalization (a scale and a shift per channel)."
+    ),
+    cases=_ablation_cases,
+    equation="eq-cnn-conv-cost",
+    kind="derive",
+    section="cnn/ablation",
+    outputs=("count",),
+    hint=(
+        "Count layer by layer. The two poolings halve the maps twice before "
+        "the linear layer; batch normalization replaces each convolution's "
+        "bias by two numbers per channel; its running statistics are not "
+        "learned."
+    ),
+    wrong={
+        "batch normalization not counted": _ablation_bn_forgotten,
+        "biases kept beside batch normalization": _ablation_biases_kept,
+        "the pooling ignored": _ablation_pooling_ignored,
+    },
+    alternatives=(_ablation_by_hand,),
+)
+def ablation_parameters(depth, bn):
+    return _count(lambda: _ablation_net(depth, bn))

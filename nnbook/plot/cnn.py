@@ -16,7 +16,12 @@ import numpy as np
 from nnbook.plot._checks import array as _array
 from nnbook.plot._checks import axes as _axes
 
-__all__ = ["plot_accuracy_curves", "plot_filters_and_maps", "plot_shifted_maps"]
+__all__ = [
+    "plot_accuracy_curves",
+    "plot_depth_curves",
+    "plot_filters_and_maps",
+    "plot_shifted_maps",
+]
 
 
 def _bare(ax):
@@ -100,8 +105,13 @@ def plot_shifted_maps(
     return fig
 
 
-def plot_accuracy_curves(curves, ax=None, *, ylabel="test accuracy (%)"):
+def plot_accuracy_curves(
+    curves, ax=None, *, ylabel="test accuracy (%)", x=None, xlabel="epoch"
+):
     """Test accuracy after every epoch, in percent, one line with markers per model.
+
+    With ``x`` and ``xlabel``, the accuracies are plotted against another quantity,
+    such as how far the test images were moved.
 
     Parameters
     ----------
@@ -112,6 +122,11 @@ def plot_accuracy_curves(curves, ax=None, *, ylabel="test accuracy (%)"):
         Where to draw; by default a new 6 × 3.5 inch figure.
     ylabel : str, default "test accuracy (%)"
         The label of the vertical axis.
+    x : sequence of float, optional
+        The horizontal positions of the accuracies; by default the epochs 1, 2, ...
+        It must be as long as every entry of ``curves``.
+    xlabel : str, default "epoch"
+        The label of the horizontal axis.
 
     Returns
     -------
@@ -122,7 +137,8 @@ def plot_accuracy_curves(curves, ax=None, *, ylabel="test accuracy (%)"):
     TypeError
         If ``curves`` is not a dict or an entry is not a sequence of numbers.
     ValueError
-        If ``curves`` or one of its entries is empty.
+        If ``curves`` or one of its entries is empty, or ``x`` is not as long as an
+        entry.
     """
     if not isinstance(curves, Mapping):
         raise TypeError(f"curves must be a dict, got {type(curves).__name__}")
@@ -139,16 +155,24 @@ def plot_accuracy_curves(curves, ax=None, *, ylabel="test accuracy (%)"):
             raise ValueError(
                 f"curves[{label!r}] must hold at least one accuracy, got none"
             )
+    if x is not None:
+        x = _array("x", x, ndim=1)
+        for label, c in arrays.items():
+            if len(c) != len(x):
+                raise ValueError(
+                    f"curves[{label!r}] must hold one accuracy per value of x "
+                    f"({len(x)}), got {len(c)}"
+                )
     ax = _axes(ax, (6, 3.5))
     markers = ["o-", "s-", "^-", "D-", "v-"]
     for k, (label, c) in enumerate(arrays.items()):
         ax.plot(
-            np.arange(1, len(c) + 1),
+            np.arange(1, len(c) + 1) if x is None else x,
             100 * c,
             markers[k % len(markers)],
             label=label,
         )
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend()
     return ax
@@ -175,8 +199,10 @@ def plot_filters_and_maps(digit, filters, first_maps, second_maps):
     Returns
     -------
     matplotlib Figure
-        7 inches wide. The digit is drawn in grey, the filters on a red-blue scale and
-        the maps in the ``magma`` colours.
+        7 inches wide. The digit is drawn in grey. The filters share one red-blue
+        scale, symmetric about zero so that white is a zero weight; each stage's maps
+        share one ``magma`` scale from zero (or their minimum, if negative) to their
+        maximum, so that maps of a stage can be compared. Each scale has a colour bar.
 
     Raises
     ------
@@ -207,16 +233,96 @@ def plot_filters_and_maps(digit, filters, first_maps, second_maps):
         _bare(ax)
     upper[0, 0].imshow(digit, cmap="gray_r")
     upper[0, 0].set_title("input")
+    bound = float(np.abs(filters).max()) or 1.0  # white is zero
+    weights = {"cmap": "RdBu_r", "vmin": -bound, "vmax": bound}
+    stage1, stage2 = _shared_scale(first_maps), _shared_scale(second_maps)
     for i in range(n_filters):
-        upper[0, i + 1].imshow(filters[i], cmap="RdBu_r")
+        image = upper[0, i + 1].imshow(filters[i], **weights)
         upper[0, i + 1].set_title(f"filter {i}")
-        upper[1, i + 1].imshow(first_maps[i], cmap="magma")
+        maps = upper[1, i + 1].imshow(first_maps[i], **stage1)
+    top.colorbar(image, ax=upper[0, 1:], label="weight", shrink=0.9)
+    top.colorbar(maps, ax=upper[1, 1:], label="activation", shrink=0.9)
     upper[1, 0].set_ylabel("stage 1")
     for spine in upper[1, 0].spines.values():
         spine.set_visible(False)
     for ax, m in zip(lower.flat, second_maps, strict=False):
-        ax.imshow(m, cmap="magma")
+        maps = ax.imshow(m, **stage2)
+    bottom.colorbar(maps, ax=lower, label="activation", shrink=0.6)
     for ax in list(lower.flat)[len(second_maps) :]:
         ax.axis("off")
     lower[0, 0].set_ylabel("stage 2")
     return fig
+
+
+def _shared_scale(maps):
+    """One ``magma`` scale for a stage's maps: from zero, or below, to their maximum."""
+    low, high = min(0.0, float(maps.min())), float(maps.max())
+    return {
+        "cmap": "magma",
+        "vmin": low,
+        "vmax": high if high > low else low + 1.0,
+    }
+
+
+def plot_depth_curves(depths, curves, ax=None, *, ylabel, log=False):
+    """A measurement against depth: one line per network, the mean over seeds.
+
+    Each seed's value is a small dot, so that the spread over seeds is visible, and the
+    line joins the means.
+
+    Parameters
+    ----------
+    depths : sequence of float
+        The depths measured, the horizontal axis.
+    curves : dict
+        ``{label: values}``, where ``values`` has one row per seed and one column per
+        depth.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new 6 × 3.5 inch figure.
+    ylabel : str
+        The label of the vertical axis.
+    log : bool, default False
+        A logarithmic vertical axis (the mean is then the geometric mean).
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    TypeError
+        If ``curves`` is not a dict or an entry is not an array of numbers.
+    ValueError
+        If ``curves`` is empty, an entry does not have one column per depth, or, with
+        ``log``, holds a value that is not positive.
+    """
+    depths = _array("depths", depths, ndim=1)
+    if not isinstance(curves, Mapping):
+        raise TypeError(f"curves must be a dict, got {type(curves).__name__}")
+    if not curves:
+        raise ValueError(
+            "curves must hold at least one entry, got an empty dict"
+        )
+    ax = _axes(ax, (6, 3.5))
+    markers = ["o-", "s-", "^-", "D-"]
+    for k, (label, values) in enumerate(curves.items()):
+        values = _array(f"curves[{label!r}]", values, ndim=2)
+        if values.shape[1] != len(depths):
+            raise ValueError(
+                f"curves[{label!r}] must have one column per depth ({len(depths)}), "
+                f"got {values.shape[1]}"
+            )
+        if log and (values <= 0).any():
+            raise ValueError(
+                f"curves[{label!r}] must be positive on a logarithmic axis"
+            )
+        mean = np.exp(np.log(values).mean(0)) if log else values.mean(0)
+        (line,) = ax.plot(depths, mean, markers[k % len(markers)], label=label)
+        for row in values:
+            ax.plot(depths, row, ".", color=line.get_color(), alpha=0.5)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("depth (convolutions between stem and head)")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax

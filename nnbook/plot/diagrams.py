@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import (
     Circle,
     FancyArrowPatch,
@@ -26,17 +27,23 @@ from matplotlib.patches import (
     Rectangle,
 )
 from matplotlib.path import Path
+from matplotlib.textpath import text_to_path
 
 from nnbook._validate import number
 
 __all__ = [
     "backprop_graph",
+    "conv_channels",
     "conv_window",
     "dense_layer",
+    "inception_module",
     "invertible_block",
     "lstm_cell",
+    "network_diagram",
     "pooling",
+    "receptive_field_growth",
     "residual_block",
+    "residual_blocks",
     "rnn_unrolled",
     "roofline",
 ]
@@ -788,6 +795,823 @@ def residual_block(post_activation=None, *, ax=None):
         "residual branch $F(x)$",
         fontsize=SMALL,
     )
+    return ax
+
+
+# --- 4b. channels, receptive fields, networks, inception, residual units -------------------
+
+
+#: The most channels that :func:`conv_channels` draws, in and out.
+_MAX_CHANNELS = 4
+#: The widest input row that :func:`receptive_field_growth` draws, in pixels.
+_MAX_PIXELS = 31
+#: Inception 3a of GoogLeNet: C_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj.
+_INCEPTION_3A = (192, 64, 96, 128, 16, 32, 32)
+#: The greys of a frame around a group of boxes, and of a note or a group's title.
+_FRAME, _FRAME_EDGE, _NOTE = "#f4f4f4", "#bdbdbd", "#595959"
+
+
+def _square(ax, xy, side, *, face, edge, gid, zorder=2, lw=1.2):
+    """A square of ``side`` with its lower left corner at ``xy``; returns the patch."""
+    patch = Rectangle(
+        xy,
+        side,
+        side,
+        facecolor=face,
+        edgecolor=edge,
+        linewidth=lw,
+        zorder=zorder,
+        gid=gid,
+    )
+    ax.add_patch(patch)
+    return patch
+
+
+def _stack(ax, xy, side, count, offset, *, faces, edge, gid, grid=0):
+    """``count`` squares, each ``offset`` behind and above the one before it.
+
+    Square 0 is in front, its lower left corner at ``xy``; ``grid`` cells a side are ruled
+    on each square. Returns the squares, square 0 first.
+    """
+    squares = []
+    for depth, c in enumerate(reversed(range(count))):
+        x, y = xy[0] + c * offset, xy[1] + c * offset
+        # Each square covers the rulings of the squares behind it.
+        z = 2 + 0.01 * depth
+        squares.append(
+            _square(
+                ax, (x, y), side, face=faces[c], edge=edge, gid=gid, zorder=z
+            )
+        )
+        for t in np.arange(1, grid) * side / grid:
+            ax.plot(
+                [x + t, x + t, np.nan, x, x + side],
+                [y, y + side, np.nan, y + t, y + t],
+                color=edge,
+                lw=0.6,
+                zorder=z + 0.005,
+                gid="grid",
+            )
+    return squares[::-1]
+
+
+def _frame(ax, x0, y0, x1, y1, title=None):
+    """A light rounded frame around a group of boxes, with ``title`` above it."""
+    ax.add_patch(
+        FancyBboxPatch(
+            (x0, y0),
+            x1 - x0,
+            y1 - y0,
+            boxstyle="round,pad=0,rounding_size=0.1",
+            facecolor=_FRAME,
+            edgecolor=_FRAME_EDGE,
+            lw=1.1,
+            zorder=0,
+            gid="frame",
+        )
+    )
+    if title:
+        _note(ax, ((x0 + x1) / 2, y1 + 0.13), title)
+
+
+def _note(ax, xy, s, **kwargs):
+    """A small grey italic note, such as the title of a group or a panel."""
+    return _text(
+        ax, xy, s, color=_NOTE, fontsize=SMALL, style="italic", **kwargs
+    )
+
+
+def _width(s, fontsize=SMALL):
+    """The width in inches of the widest line of ``s``, as drawn in the default font."""
+    font = FontProperties(size=fontsize)
+    return max(
+        text_to_path.get_text_width_height_descent(line, font, ismath=False)[0]
+        / 72
+        for line in s.split("\n")
+    )
+
+
+def conv_channels(c_in=3, c_out=2, *, ax=None):
+    r"""The channels of one convolutional layer: every filter spans every input channel.
+
+    Left, the ``c_in`` input maps, stacked. Middle, the ``c_out`` filters :math:`w_o`,
+    each a stack of ``c_in`` kernel slices of :math:`3 \times 3`, one per input channel
+    (slice :math:`c` has the shade of input map :math:`c`). Right, the ``c_out`` output
+    maps: filter :math:`w_o` sums its slices' responses over all channels, adds
+    :math:`b_o` and gives output map :math:`o`, as in :eq:`eq-cnn-conv`. The weight
+    shape :math:`(C_{out}, C_{in}, k, k)` is written under it with the numbers.
+
+    Parameters
+    ----------
+    c_in : int, default 3
+        Input channels :math:`C_{in}`, from 1 to 4.
+    c_out : int, default 2
+        Output channels (filters) :math:`C_{out}`, from 1 to 4.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    c_in = _integer("c_in", c_in, 1, _MAX_CHANNELS)
+    c_out = _integer("c_out", c_out, 1, _MAX_CHANNELS)
+    k, pitch = 3, 1.05  # the kernel side, and the height of one filter's row
+    height = max(c_out * pitch, 1.7) + 1.05
+    ax = _canvas(ax, MAX_WIDTH, height)
+    mid = 1.05 + (height - 1.05) / 2
+    faces = [
+        _tint(NAVY, 0.12 + 0.43 * c / max(c_in - 1, 1)) for c in range(c_in)
+    ]
+    # The input maps, and the point their arrows leave from.
+    side, offset = 1.0, 0.15
+    lift = (c_in - 1) * offset
+    x_in = 0.3
+    _stack(
+        ax,
+        (x_in, mid - (side + lift) / 2),
+        side,
+        c_in,
+        offset,
+        faces=faces,
+        edge=NAVY,
+        gid="input-map",
+    )
+    start = (x_in + side + lift + 0.08, mid)
+    # The filters, each a stack of kernel slices, and the map each one produces.
+    kside, koffset, x_f, x_out, oside = 0.45, 0.11, 3.05, 5.45, 0.62
+    kspan = kside + (c_in - 1) * koffset
+    for o in range(c_out):
+        y = mid + ((c_out - 1) / 2 - o) * pitch
+        slices = _stack(
+            ax,
+            (x_f - kspan / 2, y - kspan / 2),
+            kside,
+            c_in,
+            koffset,
+            faces=faces,
+            edge=ORANGE,
+            gid="kernel-slice",
+            grid=k,
+        )
+        _arrow(ax, start, _c(slices[0]), B=slices[0])
+        right = x_f + kspan / 2
+        _text(
+            ax, (right + 0.1, y + 0.2), f"$w_{{{o}}}$", ha="left", color=ORANGE
+        )
+        out = _square(
+            ax,
+            (x_out - oside / 2, y - oside / 2),
+            oside,
+            face=_tint(NAVY, 0.3),
+            edge=NAVY,
+            gid="output-map",
+        )
+        _text(ax, (x_out, y), f"$o = {o}$", fontsize=SMALL)
+        _arrow(ax, (right + 0.08, y), (x_out - oside / 2, y), B=out)
+        _text(
+            ax,
+            ((right + 0.5 + x_out - oside / 2) / 2, y + 0.2),
+            rf"sum over $c$, $+\,b_{{{o}}}$",
+            fontsize=SMALL,
+        )
+    _text(
+        ax,
+        (x_in + (side + lift) / 2, 0.72),
+        f"input: $C_{{in}} = {c_in}$ maps",
+        fontsize=SMALL,
+    )
+    _text(
+        ax,
+        (x_f, 0.72),
+        rf"$C_{{out}} = {c_out}$ filters of ${c_in} \times {k} \times {k}$",
+        fontsize=SMALL,
+    )
+    _text(
+        ax, (x_out, 0.72), f"output: $C_{{out}} = {c_out}$ maps", fontsize=SMALL
+    )
+    _text(
+        ax,
+        (MAX_WIDTH / 2, 0.3),
+        r"weights $w$ of shape $(C_{out}, C_{in}, k, k)"
+        f" = ({c_out}, {c_in}, {k}, {k})$",
+    )
+    return ax
+
+
+def _int_sequence(name, values, low, longest):
+    """``values`` as a list of ints of at least ``low``, 1 to ``longest`` of them."""
+    if not isinstance(values, tuple | list):
+        raise TypeError(
+            f"{name} must be a tuple or list of ints, got {type(values).__name__}"
+        )
+    if not 1 <= len(values) <= longest:
+        raise ValueError(
+            f"{name} must have 1 to {longest} entries, got {len(values)}"
+        )
+    return [_integer(f"{name}[{i}]", v, low) for i, v in enumerate(values)]
+
+
+def _cone(kernels, strides, top):
+    """The units of each row under ``top`` output units, and those the middle one reads.
+
+    Rows run from the input up. Unit ``j`` of layer ``l`` reads units ``j s_l`` to
+    ``j s_l + k_l - 1`` of layer ``l - 1``.
+    """
+    counts, cone = [top], [{top // 2}]
+    for k, s in zip(kernels[::-1], strides[::-1], strict=True):
+        counts.append((counts[-1] - 1) * s + k)
+        cone.append({j * s + i for j in cone[-1] for i in range(k)})
+    return counts[::-1], cone[::-1]
+
+
+def receptive_field_growth(kernels=(3, 3, 3), strides=None, *, ax=None):
+    r"""The receptive field of one unit, growing layer by layer, in a side view.
+
+    Each row is one layer of a stack of convolutions (or poolings) without padding, the
+    input pixels at the bottom. One unit of the top layer is highlighted, and under it,
+    layer by layer, the units it depends on, with their connections. Each row is
+    labelled with the receptive field :math:`r_\ell` of one of its units, computed by
+    :func:`nnbook.cnn.receptive_field`, which implements :eq:`eq-cnn-receptive-field`.
+
+    Parameters
+    ----------
+    kernels : tuple or list of int, default (3, 3, 3)
+        The kernel size :math:`k_\ell` of each layer, first layer first; 1 to 5 layers.
+    strides : tuple or list of int, optional
+        Their strides :math:`s_\ell`; 1 for every layer when None.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    TypeError
+        If ``kernels`` or ``strides`` is not a tuple or list of ints.
+    ValueError
+        If an entry is below 1, the lengths differ, or the receptive field is wider than
+        31 pixels, too wide to draw.
+    """
+    from nnbook.cnn import receptive_field
+
+    kernels = _int_sequence("kernels", kernels, 1, 5)
+    if strides is None:
+        strides = [1] * len(kernels)
+    strides = _int_sequence("strides", strides, 1, 5)
+    if len(strides) != len(kernels):
+        raise ValueError(
+            f"strides must have one entry per kernel ({len(kernels)}), got {len(strides)}"
+        )
+    fields = receptive_field(kernels, strides)
+    counts, cone = _cone(kernels, strides, 3)
+    if counts[0] > _MAX_PIXELS:
+        counts, cone = _cone(kernels, strides, 1)
+    if counts[0] > _MAX_PIXELS:
+        raise ValueError(
+            f"kernels and strides must give a receptive field of at most {_MAX_PIXELS} "
+            f"pixels to be drawn, got {fields[-1]}"
+        )
+    rows, pitch, y0 = len(kernels) + 1, 0.62, 1.0
+    ax = _canvas(ax, MAX_WIDTH, y0 + (rows - 1) * pitch + 0.45)
+    left, right = 1.95, 6.15  # the cells' area
+    c = min(0.34, (right - left) / counts[0])
+    # Unit j sits over the middle of the first and the last unit it reads.
+    xs = [
+        list(
+            left
+            + (right - left - counts[0] * c) / 2
+            + (np.arange(counts[0]) + 0.5) * c
+        )
+    ]
+    for k, s, n in zip(kernels, strides, counts[1:], strict=True):
+        below = xs[-1]
+        xs.append([(below[j * s] + below[j * s + k - 1]) / 2 for j in range(n)])
+    side = 0.8 * c
+    for row in range(rows):
+        y = y0 + row * pitch
+        for j, x in enumerate(xs[row]):
+            inside = j in cone[row]
+            if row == rows - 1 and inside:
+                face, gid = ORANGE, "output-unit"
+            elif inside:
+                face, gid = (
+                    _tint(NAVY, 0.6),
+                    "field-input" if row == 0 else "field-unit",
+                )
+            else:
+                face, gid = _tint(NAVY, 0.12), "input" if row == 0 else "unit"
+            _square(
+                ax,
+                (x - side / 2, y - side / 2),
+                side,
+                face=face,
+                edge=NAVY,
+                gid=gid,
+                lw=0.9,
+            )
+            if row and inside:
+                k, s = kernels[row - 1], strides[row - 1]
+                for i in range(j * s, j * s + k):
+                    _line(
+                        ax,
+                        [
+                            (x, y - side / 2),
+                            (xs[row - 1][i], y - pitch + side / 2),
+                        ],
+                        color=ORANGE,
+                        lw=0.9,
+                        gid="connection",
+                    )
+        label = "input pixels"
+        if row:
+            k, s = kernels[row - 1], strides[row - 1]
+            label = f"layer {row}: $k = {k}$, $s = {s}$"
+        _text(ax, (0.1, y), label, ha="left", fontsize=SMALL)
+        r = fields[row - 1] if row else 1
+        _text(ax, (6.35, y), f"$r_{{{row}}} = {r}$", ha="left", fontsize=SMALL)
+    _text(
+        ax,
+        (MAX_WIDTH / 2, 0.35),
+        r"$r_\ell = r_{\ell-1} + (k_\ell - 1)\, {\prod}_{m < \ell}\, s_m,"
+        r" \qquad r_0 = 1$",
+    )
+    return ax
+
+
+#: The networks that :func:`network_diagram` draws: the model's constructor and input.
+_NETWORKS = {
+    "lenet": ("LeNet5", (1, 1, 28, 28)),
+    "vgg16": ("vgg16", (1, 3, 224, 224)),
+}
+
+
+def _network_groups(name):
+    """The boxes of a network, read from the real model run on the meta device.
+
+    Returns a list of groups ``(title, boxes, vertical)``, each box a ``(label, shape)``.
+    The ``features`` stage is cut after every max pooling into stages of equal
+    convolutions plus the pooling; layers that keep the shape (ReLU, dropout) are left out.
+    """
+    import torch
+    from torch import nn
+
+    from nnbook import cnn
+
+    factory, input_shape = _NETWORKS[name]
+    with torch.device("meta"):
+        model = getattr(cnn, factory)()
+        x = torch.empty(input_shape)
+    groups, stages = [(None, [("input", _shape(x))], False)], 0
+    for stage_name, stage in model.named_children():
+        layers = stage if isinstance(stage, nn.Sequential) else [stage]
+        boxes, convs = [], []
+        for layer in layers:
+            x = layer(x)
+            if isinstance(layer, nn.Conv2d):
+                if convs and layer.kernel_size != convs[0][0].kernel_size:
+                    boxes.append(_conv_box(convs))
+                    convs = []
+                convs.append((layer, _shape(x)))
+                continue
+            if convs and not isinstance(
+                layer, nn.ReLU | nn.Identity | nn.BatchNorm2d
+            ):
+                boxes.append(_conv_box(convs))
+                convs = []
+            if isinstance(layer, nn.MaxPool2d):
+                k = layer.kernel_size
+                boxes.append((f"max pool {k}×{k}", _shape(x)))
+                stages += 1
+                groups.append((f"stage {stages}", boxes, True))
+                boxes = []
+            elif isinstance(layer, nn.AdaptiveAvgPool2d):
+                boxes.append(("adaptive\navg pool", _shape(x)))
+            elif isinstance(layer, nn.Flatten):
+                boxes.append(("flatten", _shape(x)))
+            elif isinstance(layer, nn.Linear):
+                boxes.append((f"fc {layer.out_features}", _shape(x)))
+        if boxes:
+            title = stage_name if len(boxes) > 1 else None
+            groups.append((title, boxes, False))
+    return groups
+
+
+def _shape(x):
+    """The shape of one sample of the batch ``x``, written ``C×H×W``."""
+    return "×".join(str(n) for n in x.shape[1:])
+
+
+def _conv_box(convs):
+    """The label of a run of equal convolutions, and the shape after the last one."""
+    layer, shape = convs[-1]
+    k, c = layer.kernel_size[0], layer.out_channels
+    if len(convs) == 1:
+        return f"conv {k}×{k}, {c}", shape
+    return f"{len(convs)} × conv\n{k}×{k}, {c}", shape
+
+
+_LINE = 0.16  # the height of a line of SMALL text, in inches
+_PAD = 0.06  # between a frame and the boxes inside it
+_GAP = 0.26  # between groups, room for an arrow
+
+
+def _box_size(label, shape):
+    """Width and height of the box of a layer: its label's lines, then its shape."""
+    return (
+        max(_width(label), _width(shape)) + 0.12,
+        _LINE * (label.count("\n") + 2) + 0.14,
+    )
+
+
+def _group_size(boxes, vertical):
+    """Width and height of a group of boxes, stacked or in a row, with its frame."""
+    sizes = [_box_size(*b) for b in boxes]
+    if vertical:
+        w, h = (
+            max(w for w, _ in sizes),
+            sum(h for _, h in sizes) + 0.25 * (len(sizes) - 1),
+        )
+    else:
+        w, h = (
+            sum(w for w, _ in sizes) + 0.22 * (len(sizes) - 1),
+            max(h for _, h in sizes),
+        )
+    pad = _PAD if len(boxes) > 1 else 0
+    return w + 2 * pad, h + 2 * pad
+
+
+def _network_box(ax, xy, label, shape):
+    """A layer's box: its type above, its output shape below in the colour of data."""
+    w, h = _box_size(label, shape)
+    gid = "input" if label == "input" else "layer"
+    patch = _box(
+        ax, xy, w, h, color=NAVY if label == "input" else ORANGE, gid=gid
+    )
+    lines = label.count("\n") + 2
+    top = xy[1] + _LINE * lines / 2
+    _text(ax, (xy[0], top - _LINE * (lines - 1) / 2), label, fontsize=SMALL)
+    _text(
+        ax,
+        (xy[0], top - _LINE * (lines - 0.5)),
+        shape,
+        fontsize=SMALL,
+        color=NAVY,
+    )
+    return patch
+
+
+def _draw_group(ax, x, y, group):
+    """Draw ``group`` from ``x`` rightwards, centred on ``y``; return its first and last box."""
+    title, boxes, vertical = group
+    w, h = _group_size(boxes, vertical)
+    if len(boxes) > 1:
+        _frame(ax, x, y - h / 2, x + w, y + h / 2, title)
+    pad = _PAD if len(boxes) > 1 else 0
+    patches = []
+    if vertical:
+        top = y + h / 2 - pad
+        for label, shape in boxes:
+            bh = _box_size(label, shape)[1]
+            patches.append(
+                _network_box(ax, (x + w / 2, top - bh / 2), label, shape)
+            )
+            top -= bh + 0.25
+    else:
+        left = x + pad
+        for label, shape in boxes:
+            bw = _box_size(label, shape)[0]
+            patches.append(_network_box(ax, (left + bw / 2, y), label, shape))
+            left += bw + 0.22
+    for a, b in zip(patches[:-1], patches[1:], strict=True):
+        _arrow(ax, _c(a), _c(b), A=a, B=b)
+    return patches[0], patches[-1]
+
+
+def network_diagram(name, *, ax=None):
+    r"""A network as a chain of boxes, each a layer with its output shape, grouped by stage.
+
+    The layers and shapes are read from the model itself (:class:`nnbook.cnn.LeNet5`,
+    :func:`nnbook.cnn.vgg16`), run on the ``meta`` device, so the drawing cannot disagree
+    with the code. The convolutions of a stage and the max pooling that ends it are
+    framed together; equal convolutions in a row share one box (VGG-16's 13 convolutions
+    are 5 boxes). ReLU and dropout, which keep the shape, are not drawn. The chain runs
+    left to right and wraps to a second row when it does not fit 7 inches.
+
+    Parameters
+    ----------
+    name : {"lenet", "vgg16"}
+        LeNet-5 on a 1 x 28 x 28 input, or VGG-16 on a 3 x 224 x 224 input.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    if name not in _NETWORKS:
+        raise ValueError(
+            f"name must be one of {', '.join(map(repr, _NETWORKS))}, got {name!r}"
+        )
+    groups = _network_groups(name)
+    sizes = [_group_size(boxes, vertical) for _, boxes, vertical in groups]
+    # Fill rows from the left, between margins that leave room for the wrapping arrow.
+    margin, rows = 0.2, [[]]
+    for i, (w, _) in enumerate(sizes):
+        used = sum(sizes[j][0] + _GAP for j in rows[-1])
+        if rows[-1] and used + w > MAX_WIDTH - 2 * margin:
+            rows.append([])
+        rows[-1].append(i)
+    # Room for the groups' titles above each row, between rows, for the note.
+    title, gap, note = 0.3, 0.3, 0.45
+    heights = [max(sizes[i][1] for i in row) + title for row in rows]
+    height = sum(heights) + gap * (len(rows) - 1) + note
+    ax = _canvas(ax, MAX_WIDTH, height)
+    top, previous = height, None
+    for row, row_height in zip(rows, heights, strict=True):
+        y = top - title - (row_height - title) / 2
+        x = margin
+        for i in row:
+            first, last = _draw_group(ax, x, y, groups[i])
+            if previous is not None and i == row[0]:
+                _wrap(ax, previous, first, top + gap / 2, margin / 2)
+            elif previous is not None:
+                _join(ax, previous, first)
+            previous = last
+            x += sizes[i][0] + _GAP
+        top -= row_height + gap
+    _note(
+        ax,
+        (MAX_WIDTH / 2, 0.22),
+        "each conv and each fc layer but the last is followed by a ReLU",
+    )
+    return ax
+
+
+def _join(ax, a, b):
+    """The arrow from box ``a`` to box ``b`` to its right: straight, or a step."""
+    (_, ya), (_, yb) = _c(a), _c(b)
+    x0, x1 = a.get_x() + a.get_width(), b.get_x()
+    if abs(ya - yb) < 1e-9:
+        _arrow(ax, (x0, ya), (x1, yb))
+    else:
+        middle = (x0 + x1) / 2
+        _arrow(ax, path=[(x0, ya), (middle, ya), (middle, yb), (x1, yb)])
+
+
+def _wrap(ax, a, b, y, x):
+    """The arrow from box ``a`` at the end of a row to box ``b`` starting the next one.
+
+    It runs right out of ``a``, down to ``y`` between the rows, left to ``x`` and in to
+    ``b`` from the left.
+    """
+    (_, ya), (_, yb) = _c(a), _c(b)
+    x0, x1 = a.get_x() + a.get_width(), b.get_x()
+    path = [
+        (x0, ya),
+        (x0 + 0.15, ya),
+        (x0 + 0.15, y),
+        (x, y),
+        (x, yb),
+        (x1, yb),
+    ]
+    _arrow(ax, path=path)
+
+
+def _inception_channels():
+    """The output channels of each branch of inception 3a, and its output shape.
+
+    Both come from running :class:`nnbook.cnn.Inception` on the ``meta`` device.
+    """
+    import torch
+
+    from nnbook.cnn import Inception
+
+    with torch.device("meta"):
+        module = Inception(*_INCEPTION_3A)
+        x = torch.empty(1, _INCEPTION_3A[0], 28, 28)
+    return [branch(x).shape[1] for branch in module.branches], module(x).shape
+
+
+def inception_module(*, ax=None):
+    r"""The inception module of GoogLeNet, with dimension reductions, as inception 3a.
+
+    The input feeds four parallel branches: a 1 x 1 convolution; a 1 x 1 reduction then a
+    3 x 3 convolution; a 1 x 1 reduction then a 5 x 5 convolution (3 x 3 in torchvision and
+    in :class:`nnbook.cnn.Inception`); a 3 x 3 max pooling then a 1 x 1 projection. Their
+    maps, of equal height and width, are concatenated along the channels. The numbers are
+    those of inception 3a, ``Inception(192, 64, 96, 128, 16, 32, 32)``; the branches' output
+    channels and the total are computed by running that module on the ``meta`` device.
+    The 1 x 1 reductions and the projection, which cut the channels before the expensive
+    windows, are shaded darker.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    c_in, c1, c3_reduce, c3, c5_reduce, c5, pool_proj = _INCEPTION_3A
+    outs, shape = _inception_channels()
+    ax = _canvas(ax, MAX_WIDTH, 4.35)
+    xs = (0.95, 2.65, 4.35, 6.05)
+    y_in, y_bus, y_low, y_high, y_cat = 0.35, 0.95, 1.55, 2.5, 3.5
+    w, h = 1.5, 0.44
+    reduce = {"share": 0.45, "gid": "reduce"}
+    layer = {"gid": "layer"}
+    # (label, style) of each branch, bottom up.
+    branches = [
+        [(f"1×1 conv, {c1}", layer)],
+        [(f"1×1 conv, {c3_reduce}", reduce), (f"3×3 conv, {c3}", layer)],
+        [
+            (f"1×1 conv, {c5_reduce}", reduce),
+            (f"5×5 conv, {c5}\n(3×3 in torchvision)", layer),
+        ],
+        [("3×3 max pool", {"gid": "pool"}), (f"1×1 conv, {pool_proj}", reduce)],
+    ]
+    _box(
+        ax,
+        (MAX_WIDTH / 2, y_in),
+        2.3,
+        0.42,
+        f"input: {c_in}×28×28",
+        fontsize=SMALL,
+        color=NAVY,
+        gid="input",
+    )
+    concat = _box(ax, (MAX_WIDTH / 2, y_cat), 6.6, 0.44, gid="concat")
+    _text(
+        ax,
+        (MAX_WIDTH / 2, y_cat),
+        f"concatenate along channels: {' + '.join(map(str, outs))} = {shape[1]}",
+        fontsize=SMALL,
+    )
+    _line(ax, [(MAX_WIDTH / 2, y_in + 0.21), (MAX_WIDTH / 2, y_bus)])
+    _line(ax, [(xs[0], y_bus), (xs[-1], y_bus)])
+    _dot(ax, (MAX_WIDTH / 2, y_bus))
+    for x, boxes, out in zip(xs, branches, outs, strict=True):
+        ys = (y_high,) if len(boxes) == 1 else (y_low, y_high)
+        patches = [
+            _box(
+                ax,
+                (x, y),
+                w,
+                h + 0.12 * label.count("\n"),
+                label,
+                fontsize=SMALL,
+                **style,
+            )
+            for (label, style), y in zip(boxes, ys, strict=True)
+        ]
+        if x != xs[0] and x != xs[-1]:
+            _dot(ax, (x, y_bus))
+        _arrow(ax, (x, y_bus), _c(patches[0]), B=patches[0], gid="split")
+        for a, b in zip(patches[:-1], patches[1:], strict=True):
+            _arrow(ax, _c(a), _c(b), A=a, B=b)
+        _arrow(
+            ax,
+            _c(patches[-1]),
+            (x, y_cat),
+            A=patches[-1],
+            B=concat,
+            gid="merge",
+        )
+        _text(
+            ax,
+            (x + 0.1, (y_high + y_cat) / 2),
+            str(out),
+            ha="left",
+            color=NAVY,
+            fontsize=SMALL,
+        )
+    _note(ax, (0.1, y_in), "darker: 1×1 reductions", ha="left")
+    _arrow(ax, (MAX_WIDTH / 2, y_cat + 0.22), (MAX_WIDTH / 2, 4.3))
+    _text(
+        ax,
+        (MAX_WIDTH / 2 + 0.1, 4.07),
+        "×".join(map(str, shape[1:])),
+        ha="left",
+        color=NAVY,
+        fontsize=SMALL,
+    )
+    return ax
+
+
+#: He et al.'s two residual units: the operations before and after the addition.
+_RESIDUAL_UNITS = {
+    "(a) original": (("conv", "BN", "ReLU", "conv", "BN"), ("ReLU",)),
+    "(b) full pre-activation": (
+        ("BN", "ReLU", "conv", "BN", "ReLU", "conv"),
+        (),
+    ),
+}
+
+
+def residual_blocks(*, ax=None):
+    r"""Two residual units, one above the other: the original and the full pre-activation.
+
+    (a) The original unit (He et al., 2016a): :math:`x_l \to` conv, BN, ReLU, conv, BN,
+    plus the shortcut :math:`x_l`, then ReLU: :math:`x_{l+1} = \mathrm{ReLU}(x_l +
+    F(x_l))`. (b) The full pre-activation unit (He et al., 2016b, "Identity mappings in
+    deep residual networks"): BN, ReLU, conv, BN, ReLU, conv, plus :math:`x_l`, and
+    nothing after the addition: :math:`x_{l+1} = x_l + F(x_l)`, so the shortcut path from
+    unit to unit is the identity. The shortcut is drawn thick, in the colour of data; in
+    (b) it runs on unchanged to :math:`x_{l+1}`. The two rows are aligned, so the
+    operations that moved before the convolutions, and the addition that moved to the
+    end, stand out.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _canvas(ax, MAX_WIDTH, 3.3)
+    # Nine places in a row: x_l, six operations and the addition, x_{l+1}.
+    slot = (MAX_WIDTH - 0.2) / 9
+    for row, (title, (before, after)) in enumerate(_RESIDUAL_UNITS.items()):
+        y = 2.4 - 1.7 * row
+        _note(ax, (0.1, y + 0.78), title, ha="left")
+        centres = [0.1 + slot * (i + 0.5) for i in range(9)]
+        x = _box(
+            ax, (centres[0], y), 0.55, 0.44, "$x_l$", color=NAVY, gid="input"
+        )
+        chain = [x]
+        for i, op in enumerate(before, start=1):
+            chain.append(
+                _box(
+                    ax,
+                    (centres[i], y),
+                    0.54,
+                    0.42,
+                    op,
+                    fontsize=SMALL,
+                    gid="layer",
+                )
+            )
+        plus = _circle(
+            ax, (centres[len(chain)], y), 0.18, "$+$", fontsize=13, gid="add"
+        )
+        chain.append(plus)
+        for op in after:
+            centre = (centres[len(chain)], y)
+            chain.append(
+                _box(ax, centre, 0.54, 0.42, op, fontsize=SMALL, gid="layer")
+            )
+        out = _box(
+            ax,
+            (centres[-1], y),
+            0.62,
+            0.44,
+            "$x_{l+1}$",
+            color=NAVY,
+            gid="output",
+        )
+        for a, b in zip(chain[:-1], chain[1:], strict=True):
+            _arrow(ax, _c(a), _c(b), A=a, B=b)
+        identity = {"color": NAVY, "lw": 2.2, "gid": "shortcut"}
+        _arrow(
+            ax,
+            _c(chain[-1]),
+            _c(out),
+            A=chain[-1],
+            B=out,
+            **({} if after else identity),
+        )
+        (xa, _), (xb, _) = _c(x), _c(plus)
+        _arrow(
+            ax,
+            path=[
+                (xa, y + 0.22),
+                (xa, y + 0.55),
+                (xb, y + 0.55),
+                (xb, y + 0.18),
+            ],
+            **identity,
+        )
+        _text(
+            ax,
+            ((xa + xb) / 2, y + 0.7),
+            "identity shortcut $x_l$",
+            fontsize=SMALL,
+            color=NAVY,
+        )
+        formula = (
+            r"$x_{l+1} = \mathrm{ReLU}\,(x_l + F(x_l))$"
+            if after
+            else r"$x_{l+1} = x_l + F(x_l)$"
+        )
+        _text(
+            ax,
+            ((centres[1] + centres[len(before)]) / 2, y - 0.45),
+            formula,
+            fontsize=SMALL,
+        )
     return ax
 
 
