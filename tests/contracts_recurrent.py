@@ -6,8 +6,10 @@ the biases, which the cache does not hold.
 """
 
 import torch
+import torch.nn.functional as F
 from helpers import randn
 
+from nnbook.rnn import _gru as gru
 from nnbook.rnn import _recurrent as rec
 
 B, D, H, T = 3, 2, 4, 5
@@ -19,6 +21,12 @@ LSTM = [
     randn(4 * H, H, seed=9),
     randn(4 * H, seed=10),
     randn(4 * H, seed=11),
+]
+GRU = [
+    randn(3 * H, D, seed=16),
+    randn(3 * H, H, seed=17),
+    randn(3 * H, seed=18),
+    randn(3 * H, seed=19),
 ]
 PRE = randn(B, 4 * H, seed=12)
 DH, DC, DOUT = randn(B, H, seed=13), randn(B, H, seed=14), randn(T, B, H, seed=15)
@@ -38,7 +46,7 @@ def _with_cache(forward, *args, upstream):
 
 
 def _torch_layer(module, x, state, weights):
-    """``module`` (torch.nn.RNN or torch.nn.LSTM) with ``weights``, run on ``x``."""
+    """``module`` (torch.nn.RNN, LSTM or GRU) with ``weights``, run on ``x``."""
     layer = module(x.shape[-1], weights[1].shape[1], dtype=x.dtype)
     with torch.no_grad():
         for name, w in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), weights, strict=True):
@@ -68,6 +76,21 @@ def _torch_lstm(x, h0, c0, *weights):
     return _torch_layer(torch.nn.LSTM, x, (h0[None], c0[None]), weights)
 
 
+def _gru_module_call():
+    """A two-layer bidirectional GRU in float64 and a (T, B, D) batch for it."""
+    from nnbook.rnn import GRU as Gru
+
+    torch.manual_seed(0)
+    return (Gru(D, H, num_layers=2, bidirectional=True).double(), X), {}
+
+
+def _torch_gru_twin(ours, input):  # noqa: A002 (torch's argument name)
+    """torch.nn.GRU with ``ours``'s configuration and weights, run on ``input``."""
+    theirs = torch.nn.GRU(D, H, num_layers=ours.num_layers, bidirectional=ours.bidirectional)
+    theirs.double().load_state_dict(ours.state_dict())
+    return theirs(input)[0]
+
+
 def _forecaster_call():
     from nnbook.rnn import Forecaster
 
@@ -79,6 +102,11 @@ def _forecaster_call():
 
 
 SAMPLES = {
+    "nnbook.rnn.ar_fit": _call(randn(20, 3, seed=17), randn(20, seed=18)),
+    "nnbook.rnn.fit_with_chosen_steps": lambda: (
+        (randn(30, seed=16),),
+        {"window": 3, "hidden": 2, "max_steps": 10},
+    ),
     "nnbook.rnn.adam_steps": _forecaster_call,
     "nnbook.rnn.rnn_cell_backward": _with_cache(
         rec.rnn_cell_forward, X[0], H_PREV, *RNN, upstream=(DH,)
@@ -96,10 +124,32 @@ SAMPLES = {
     "nnbook.rnn.lstm_backward": _with_cache(
         rec.lstm_forward, X, H_PREV, C_PREV, *LSTM, upstream=(DOUT, DH, DC)
     ),
+    "nnbook.rnn.gru_cell_forward": _call(X[0], H_PREV, *GRU),
+    "nnbook.rnn.gru_cell_backward": _with_cache(
+        gru.gru_cell_forward, X[0], H_PREV, *GRU, upstream=(DH,)
+    ),
+    "nnbook.rnn.gru_forward": _call(X, H_PREV, *GRU),
+    "nnbook.rnn.GRU.forward": _gru_module_call,
+    "nnbook.rnn.gru_backward": _with_cache(gru.gru_forward, X, H_PREV, *GRU, upstream=(DOUT, DH)),
 }
 
+
 #: The reference each function is compared with, given the same call.
+def _ar_reference(X, y):
+    """The AR coefficients by scikit-learn's least squares, with an intercept."""
+    from sklearn.linear_model import LinearRegression
+
+    return torch.from_numpy(LinearRegression().fit(X.numpy(), y.numpy()).coef_)
+
+
 REFERENCES = {
+    "nnbook.rnn.ar_fit": _ar_reference,
+    "nnbook.rnn.embed": lambda ids, weight: F.embedding(ids, weight),
+    "nnbook.rnn.lm_cross_entropy": F.cross_entropy,
+    "nnbook.rnn.perplexity": lambda logits, targets: torch.exp(F.cross_entropy(logits, targets)),
+    "nnbook.rnn.temperature_softmax": lambda logits, temperature: (
+        torch.distributions.Categorical(logits=logits / temperature).probs
+    ),
     "nnbook.rnn.rnn_cell_forward": torch.rnn_tanh_cell,
     "nnbook.rnn.rnn_forward": lambda x, h0, *weights: _torch_layer(
         torch.nn.RNN, x, h0[None], weights
@@ -114,6 +164,14 @@ REFERENCES = {
     ),
     "nnbook.rnn.lstm_parameters": lambda x, h, convention: sum(
         p.numel() for p in torch.nn.LSTM(x, h).parameters()
+    ),
+    "nnbook.rnn.gru_cell_forward": torch.gru_cell,
+    "nnbook.rnn.gru_forward": lambda x, h0, *weights: _torch_layer(
+        torch.nn.GRU, x, h0[None], weights
+    ),
+    "nnbook.rnn.GRU.forward": _torch_gru_twin,
+    "nnbook.rnn.gru_parameters": lambda x, h: sum(
+        p.numel() for p in torch.nn.GRU(x, h).parameters()
     ),
     # the backward passes: dx_t (or dpre, dx) by autograd through torch's cells
     "nnbook.rnn.rnn_cell_backward": lambda dh_t, cache: _first_grad(
@@ -138,6 +196,14 @@ REFERENCES = {
         lambda x, h0, c0, *w: _lstm_sequence(x, h0, c0, w),
         (cache.x, cache.h_prev[0], cache.gates[0].c_prev, *LSTM),
         (dout, dh_n, dc_n),
+    ),
+    "nnbook.rnn.gru_cell_backward": lambda dh_t, cache: _first_grad(
+        torch.gru_cell, (cache.x_t, cache.h_prev, *GRU), (dh_t,)
+    ),
+    "nnbook.rnn.gru_backward": lambda dout, dh_n, cache: _first_grad(
+        lambda x, h0, *w: torch.gru(x, h0[None], list(w), True, 1, 0.0, False, False, False),
+        (cache.x, cache.h_prev[0], *GRU),
+        (dout, dh_n[None]),
     ),
 }
 

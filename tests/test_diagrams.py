@@ -31,13 +31,11 @@ from nnbook.plot.diagrams import (  # noqa: E402
     dense_layer,
     inception_module,
     invertible_block,
-    lstm_cell,
     network_diagram,
     pooling,
     receptive_field_growth,
     residual_block,
     residual_blocks,
-    rnn_unrolled,
     roofline,
 )
 
@@ -62,10 +60,6 @@ DRAWINGS = {
     "network_vgg16": lambda: network_diagram("vgg16"),
     "inception_module": inception_module,
     "residual_blocks": residual_blocks,
-    "rnn_unrolled": rnn_unrolled,
-    "rnn_unrolled_1": lambda: rnn_unrolled(1),
-    "rnn_unrolled_4": lambda: rnn_unrolled(4),
-    "lstm_cell": lstm_cell,
     "invertible_block": invertible_block,
     "roofline": roofline,
     "roofline_cpu": lambda: roofline(1e11, 2e10),
@@ -113,7 +107,7 @@ def test_layout_fits_the_page_and_no_texts_collide(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["dense_layer", "conv_window", "lstm_cell", "roofline", "network_vgg16", "conv_channels"],
+    ["dense_layer", "conv_window", "residual_blocks", "roofline", "network_vgg16", "conv_channels"],
 )
 def test_drawing_is_deterministic(name):
     images = []
@@ -134,8 +128,6 @@ def test_drawing_is_deterministic(name):
         conv_window,
         pooling,
         residual_block,
-        rnn_unrolled,
-        lstm_cell,
         invertible_block,
         roofline,
         conv_channels,
@@ -599,62 +591,6 @@ def test_residual_blocks_original_and_full_pre_activation():
     above = [p for p in shortcuts if p.get_path().get_extents().y0 > b.center[1] + 0.5]
     assert len(above) == 1 and len(shortcuts) == 3
     assert len(drawn(ax, "input")) == len(drawn(ax, "output")) == 2
-
-
-# --- 5. the unrolled RNN and 6. the LSTM -------------------------------------------------------
-
-
-@pytest.mark.rnn
-@pytest.mark.parametrize("steps", [1, 2, 3, 4])
-def test_rnn_unrolled_shares_its_weights(steps):
-    ax = rnn_unrolled(steps)
-    shown = texts(ax)
-    for t in ["t", *range(1, steps + 1)]:
-        assert {f"$x_{{{t}}}$", f"$h_{{{t}}}$", f"$y_{{{t}}}$"} <= set(shown)
-    assert f"$x_{{{steps + 1}}}$" not in shown and "$h_0$" in shown and "$=$" in shown
-    # One label per arrow: the folded cell's three, and three per unrolled step.
-    for weight in ("$W_{hh}$", "$W_{ih}$", "$W_{hy}$"):
-        assert shown.count(weight) == steps + 1
-    assert len(drawn(ax, "arrow", FancyArrowPatch)) == 3 + 3 * steps
-    assert len(drawn(ax, "cell")) == steps + 1
-
-
-@pytest.mark.rnn
-@pytest.mark.parametrize(
-    ("steps", "error", "message"),
-    [
-        (0, ValueError, r"steps must be in \[1, 4\], got 0"),
-        (5, ValueError, r"steps must be in \[1, 4\], got 5"),
-        (2.0, TypeError, "steps must be an int, got float"),
-        ("3", TypeError, "steps must be an int, got str"),
-        (float("nan"), TypeError, "steps must be an int, got float"),
-    ],
-)
-def test_rnn_unrolled_errors(steps, error, message):
-    with pytest.raises(error, match=message):
-        rnn_unrolled(steps)
-
-
-@pytest.mark.rnn
-def test_lstm_cell_has_the_gates_and_the_cell_state():
-    ax = lstm_cell()
-    shown = texts(ax)
-    for label in ("$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$h_t$", "$x_t$", "$[h_{t-1}, x_t]$"):
-        assert label in shown
-    for gate in ("$f_t$", "$i_t$", "$g_t$", "$o_t$"):
-        assert shown.count(gate) == 1
-    gates = drawn(ax, "gate")
-    assert len(gates) == 4
-    inside = [t.get_text() for t in ax.texts for g in gates if t.get_position() == centre(g)]
-    assert sorted(inside) == sorted([r"$\sigma$"] * 3 + [r"$\tanh$"])
-    pointwise = drawn(ax, "pointwise", Circle)
-    ops = sorted(t.get_text() for t in ax.texts for c in pointwise if t.get_position() == c.center)
-    assert ops == ["$+$", r"$\times$", r"$\times$", r"$\times$"]
-    assert len(drawn(ax, "pointwise")) == 5  # and the tanh of the cell state
-    arrows = drawn(ax, "arrow", FancyArrowPatch)
-    assert len(arrows) == 16
-    cell_state = [a for a in arrows if a.get_linewidth() > 2]
-    assert len(cell_state) == 3 and all(same_color(a.get_edgecolor(), NAVY) for a in cell_state)
 
 
 # --- 7. the invertible block ---------------------------------------------------------------

@@ -184,3 +184,145 @@ def test_recursive_forecast_refuses_bad_arguments(kwargs, error):
     call = {"model": _model(), "window": randn(T, seed=4), "steps": 2, **kwargs}
     with pytest.raises(error, match=next(iter(kwargs))):
         recursive_forecast(**call)
+
+
+# --- the linear baseline, AR(p) by least squares
+
+
+def _series_windows(n=60, p=4, seed=5):
+    """Windows of a noisy AR(2) series, as data.windows cuts them."""
+    from nnbook import data
+
+    noise = randn(n, seed=seed)
+    series = torch.zeros(n, dtype=torch.float64)
+    for t in range(2, n):
+        series[t] = 0.5 + 1.2 * series[t - 1] - 0.5 * series[t - 2] + 0.3 * noise[t]
+    return data.windows(series, p)
+
+
+def test_ar_fit_agrees_with_sklearn_linear_regression():
+    from sklearn.linear_model import LinearRegression
+
+    X, y = _series_windows()
+    coef, intercept = rnn.ar_fit(X, y)
+    reference = LinearRegression().fit(X.numpy(), y.numpy())
+    torch.testing.assert_close(coef, torch.from_numpy(reference.coef_), rtol=0, atol=1e-10)
+    assert intercept.shape == () and intercept.dtype == torch.float64
+    assert intercept.item() == pytest.approx(reference.intercept_, abs=1e-10)
+
+
+def test_ar_fit_is_the_minimum_norm_solution_of_numpy_lstsq():
+    import numpy as np
+
+    X, y = randn(3, 5, seed=6), randn(3, seed=7)  # fewer windows than unknowns
+    coef, intercept = rnn.ar_fit(X, y)
+    A = np.hstack([X.numpy(), np.ones((3, 1))])
+    expected = np.linalg.lstsq(A, y.numpy(), rcond=None)[0]
+    np.testing.assert_allclose(torch.cat([coef, intercept[None]]).numpy(), expected, atol=1e-10)
+
+
+def test_ar_fit_recovers_the_coefficients_of_the_series():
+    X, y = _series_windows(n=4000, p=2)
+    coef, intercept = rnn.ar_fit(X, y)
+    # windows are oldest first: coef = (a_2, a_1)
+    torch.testing.assert_close(
+        coef, torch.tensor([-0.5, 1.2], dtype=torch.float64), atol=0.03, rtol=0
+    )
+    assert intercept.item() == pytest.approx(0.5, abs=0.05)
+
+
+def test_ar_fit_keeps_the_dtype():
+    X, y = _series_windows()
+    coef, intercept = rnn.ar_fit(X.float(), y.float())
+    assert coef.dtype == intercept.dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "error", "message"),
+    [
+        (randn(5, 3, seed=1), randn(4, seed=2), ValueError, r"y must have shape"),
+        (
+            randn(5, seed=1),
+            randn(5, seed=2),
+            ValueError,
+            r"X must have 2 dimensions \(N, p\), got 1",
+        ),
+        (
+            torch.full((5, 3), float("nan"), dtype=torch.float64),
+            randn(5, seed=2),
+            ValueError,
+            r"X must be finite, got NaN or inf",
+        ),
+        (
+            randn(5, 3, seed=1),
+            torch.full((5,), float("inf"), dtype=torch.float64),
+            ValueError,
+            r"y must be finite",
+        ),
+        ([[1.0, 2.0]], randn(1, seed=2), TypeError, r"X must be a"),
+        (
+            torch.zeros(0, 3, dtype=torch.float64),
+            torch.zeros(0, dtype=torch.float64),
+            ValueError,
+            r"X must have at least one window \(N >= 1\), got N = 0",
+        ),
+    ],
+)
+def test_ar_fit_refuses_bad_arguments(X, y, error, message):
+    with pytest.raises(error, match=message):
+        rnn.ar_fit(X, y)
+
+
+# --- the procedure cross-validation scores: steps chosen on held-out windows
+
+
+def test_fit_with_chosen_steps_picks_the_best_held_out_step_then_refits_on_all():
+    from nnbook import data
+
+    series = 5.0 + 2.0 * randn(24, seed=8)
+    procedure = rnn.fit_with_chosen_steps(
+        series, window=T, hidden=HIDDEN, max_steps=30, every=5, seed=2
+    )
+    # the same recipe by hand: standardize, train on the first 16 windows, score the last 4
+    mean, std = series.mean().item(), series.std().item()
+    assert (procedure.mean, procedure.std) == (mean, std)
+    X, y = data.windows((series - mean) / std, T)
+    torch.manual_seed(nnbook.seed(2))
+    probe = Forecaster(HIDDEN)
+    losses = {}
+    for step, _ in adam_steps(probe, X[:16], y[:16], steps=30, lr=0.01):
+        if step % 5 == 0:
+            with torch.no_grad():
+                losses[step] = F.mse_loss(probe(X[16:]), y[16:]).item()
+    assert procedure.steps == min(losses, key=losses.get)
+    reference, _ = fit_forecaster(X, y, hidden=HIDDEN, steps=procedure.steps, lr=0.01, seed=2)
+    for a, b in zip(procedure.model.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"holdout": 0.0}, ValueError, r"holdout must be"),
+        ({"holdout": 0.01}, ValueError, r"holdout must leave windows on both sides of 8, got 0.01"),
+        ({"every": 50, "max_steps": 10}, ValueError, r"every must be at most max_steps=10, got 50"),
+        ({"max_steps": 0}, ValueError, r"max_steps"),
+        ({"holdout": float("nan")}, ValueError, r"holdout"),
+        ({"window": 12}, ValueError, r"length must be an int in \[1, 11\]"),
+        ({"series": randn(3, 4, seed=1)}, ValueError, r"series must have 1 dimension"),
+        (
+            {"series": torch.full((12,), 3.0, dtype=torch.float64)},
+            ValueError,
+            r"series must not be constant: its standard deviation is 0.0",
+        ),
+        (
+            {"series": torch.tensor([1.0] * 6 + [float("nan")] + [2.0] * 5, dtype=torch.float64)},
+            ValueError,
+            r"series must be finite, got NaN or inf",
+        ),
+    ],
+)
+def test_fit_with_chosen_steps_refuses_bad_arguments(kwargs, error, message):
+    call = {"series": randn(12, seed=1), "window": 4, "hidden": 2, **kwargs}
+    with pytest.raises(error, match=message):
+        rnn.fit_with_chosen_steps(**call)

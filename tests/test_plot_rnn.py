@@ -15,10 +15,7 @@ from nnbook.plot.rnn import (  # noqa: E402
     draw_unrolled,
     plot_bit_memory,
     plot_counter_memory,
-    plot_fit_panels,
-    plot_forecast,
     plot_gradient_by_lag,
-    plot_level_shift,
 )
 
 
@@ -45,7 +42,8 @@ def test_unrolled_network_has_a_unit_per_layer_and_step_and_two_kinds_of_arrow()
         "output",
     ]
     assert [t.get_text() for t in ax.get_xticklabels()][-1] == "t=8"
-    assert "$W_{hh}$" in ax.get_xlabel() and "$W_{ih}$" in ax.get_ylabel()
+    assert "$W_{hh}$" in ax.get_xlabel()
+    assert "feedforward weights" in ax.get_ylabel()
 
 
 def test_unrolled_network_follows_its_size():
@@ -121,10 +119,16 @@ def test_counter_memory_stacks_two_images_and_the_counting_unit():
     assert fig.get_figwidth() <= 7.0
     top, middle, bottom = fig.axes[:3]
     assert len(fig.axes) == 5  # and two colour bars
-    assert top.get_title() == "cell state $c_t$ (long-term)"
+    assert top.get_title() == "cell state $c_t$ (long-term), each unit scaled"
     assert middle.get_title() == "hidden state $h_t$ (working)"
-    np.testing.assert_array_equal(top.images[0].get_array(), cell.numpy().T)
-    assert top.images[0].get_clim() == pytest.approx((-6.0, 6.0))
+    sizes = cell.abs().max(dim=0).values
+    np.testing.assert_allclose(top.images[0].get_array(), (cell / sizes).numpy().T)
+    np.testing.assert_array_equal(middle.images[0].get_array(), hidden.numpy().T)
+    assert top.images[0].get_clim() == middle.images[0].get_clim() == (-1, 1)
+    labels = [t.get_text() for t in top.get_yticklabels()]
+    assert labels[1] == "1 (count): ±6"  # the counting unit, marked, with its largest |c|
+    assert labels[0] == f"0: ±{sizes[0]:.2g}"
+    assert [t.get_text() for t in middle.get_yticklabels()] == ["0", "1 (count)", "2"]
     assert len(bottom.lines) == 2
     np.testing.assert_allclose(bottom.lines[0].get_ydata(), cell[:, 1].numpy())
     # the count, scaled to the cell state's largest size and drawn with its sign
@@ -132,6 +136,18 @@ def test_counter_memory_stacks_two_images_and_the_counting_unit():
     assert [t.get_text() for t in bottom.get_xticklabels()] == list("aaXbbb.")
     labels = [t.get_text() for t in bottom.get_legend().get_texts()]
     assert labels == ["cell state of unit 1", "count (scaled, same sign)"]
+
+
+def test_counter_memory_keeps_a_small_unit_visible_beside_a_drifting_one():
+    steps = torch.arange(9, dtype=torch.float64)
+    count = torch.tensor([1.0, 2, 3, 4, 4, 3, 2, 1, 0])
+    cell = torch.stack([0.5 * count, 15 * steps / 8, torch.zeros(9)], dim=1)
+    fig = plot_counter_memory(cell, torch.tanh(cell), count, 0, "aaaaXbbbb")
+    image = fig.axes[0].images[0].get_array()
+    assert image[0].max() == image[1].max() == 1.0  # each on its own scale
+    np.testing.assert_array_equal(image[2], 0.0)  # a silent unit stays at zero
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["0 (count): ±2", "1: ±15", "2: ±0"]
 
 
 @pytest.mark.parametrize(
@@ -198,96 +214,3 @@ def test_bit_memory_rejects_bad_arguments(index, value, error, message):
 def test_bit_memory_rejects_names_that_are_not_a_pair():
     with pytest.raises(ValueError, match=r"names must be a pair of str"):
         plot_bit_memory(*_bits(), 2, names="AB…")
-
-
-def test_forecast_draws_observed_forecast_and_the_naive_forecast():
-    years = torch.arange(2000, 2005)
-    observed = torch.tensor([1.0, 3.0, 2.0, 5.0, 4.0])
-    ax = plot_forecast(years, observed, observed + 0.5, ylabel="sunspots", title="test")
-    assert ax.figure.get_figwidth() <= 7.0
-    assert len(ax.lines) == 3
-    np.testing.assert_allclose(ax.lines[2].get_ydata(), [1, 1, 3, 2, 5])
-    assert ax.lines[2].get_linestyle() == ":"
-    assert matplotlib.colors.same_color(ax.lines[0].get_color(), "k")
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["observed", "LSTM, one year ahead", "repeat last value"]
-    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("year", "sunspots", "test")
-
-
-@pytest.mark.parametrize(
-    ("args", "error", "message"),
-    [
-        (([1, 2], [1, 2, 3], [1, 2]), ValueError, r"same, positive length, got 2, 3 and 2"),
-        (([], [], []), ValueError, r"same, positive length, got 0, 0 and 0"),
-        ((None, [1], [1]), TypeError, r"x must be a tensor, an array or a sequence"),
-    ],
-)
-def test_forecast_rejects_bad_arguments(args, error, message):
-    with pytest.raises(error, match=message):
-        plot_forecast(*args)
-
-
-def test_level_shift_marks_the_training_end_and_its_highest_value():
-    series = torch.linspace(0.0, 2.0, 21)
-    ax = plot_level_shift(series, 15, series[-6:] - 0.2, xlabel="month", ylabel="CO2")
-    assert ax.figure.get_figwidth() <= 7.0
-    observed, end, highest, forecast = ax.lines
-    assert end.get_xdata()[0] == 15 and end.get_linestyle() == "--"
-    assert highest.get_ydata()[0] == pytest.approx(series[14].item())
-    np.testing.assert_array_equal(forecast.get_xdata(), np.arange(15, 21))
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["observed", "highest training value", "LSTM, one month ahead"]
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("month", "CO2")
-
-
-@pytest.mark.parametrize(
-    ("args", "error", "message"),
-    [
-        (([0.0, 1.0], 3, [1.0]), ValueError, r"n_train must be at most the 2 values, got 3"),
-        (([0.0, 1.0], 0, [1.0]), ValueError, r"n_train must be at least 1, got 0"),
-        (([0.0, 1.0], 1.5, [1.0]), TypeError, r"n_train must be an int, got float"),
-        (([0.0, 1.0], 1, [1.0, 2, 3]), ValueError, r"predicted must not be longer"),
-    ],
-)
-def test_level_shift_rejects_bad_arguments(args, error, message):
-    with pytest.raises(error, match=message):
-        plot_level_shift(*args)
-
-
-def _runs(n_runs, length):
-    return [
-        {"train": np.linspace(1.0, 0.1, length), "val": np.linspace(1.0, 0.2, length)}
-        for _ in range(n_runs)
-    ]
-
-
-def test_fit_panels_fill_three_cells_of_a_grid_and_keep_the_fourth_for_the_legend():
-    panels = {"under": _runs(2, 12), "good": _runs(2, 16), "over": _runs(2, 60)}
-    fig = plot_fit_panels(panels, every=5)
-    assert fig.get_figwidth() <= 7.0
-    axes = fig.axes
-    assert [ax.get_title() for ax in axes[:3]] == ["under", "good", "over"]
-    assert all(len(ax.lines) == 4 and ax.get_yscale() == "log" for ax in axes[:3])
-    assert axes[2].lines[0].get_xdata()[-1] == 300
-    assert matplotlib.colors.same_color(axes[0].lines[0].get_color(), "tab:blue")
-    assert matplotlib.colors.same_color(axes[0].lines[1].get_color(), "tab:orange")
-    assert axes[0].get_ylabel() == axes[2].get_ylabel() == "MSE"
-    assert not axes[3].axison
-    assert [t.get_text() for t in axes[3].get_legend().get_texts()] == ["training", "validation"]
-
-
-@pytest.mark.parametrize(
-    ("panels", "every", "error", "message"),
-    [
-        ([1], 5, TypeError, r"panels must be a dict, got list"),
-        ({}, 5, ValueError, r"panels must hold at least one entry"),
-        ({k: _runs(1, 3) for k in "abcd"}, 5, ValueError, r"at most 3 settings, got 4"),
-        ({"a": []}, 5, ValueError, r"panels\['a'\] must hold at least one run"),
-        ({"a": {"train": [1.0]}}, 5, TypeError, r"panels\['a'\] must be a list of runs, got dict"),
-        ({"a": [{"train": [1.0]}]}, 5, TypeError, r"must be a dict with 'train' and 'val'"),
-        ({"a": _runs(1, 3)}, 0, ValueError, r"every must be at least 1, got 0"),
-    ],
-)
-def test_fit_panels_reject_bad_arguments(panels, every, error, message):
-    with pytest.raises(error, match=message):
-        plot_fit_panels(panels, every=every)

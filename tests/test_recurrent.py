@@ -87,6 +87,43 @@ def test_lstm_forward_and_bptt_match_torch(s):
     assert_all_close(dw, [p.grad for p in _params(module)])
 
 
+def test_lstm_cache_holds_every_cell_state():
+    """cache.c is c_1 .. c_T, torch's c_n at every prefix of the sequence."""
+    torch.manual_seed(0)
+    module = torch.nn.LSTM(3, 4, dtype=torch.float64)
+    x = randn(6, 2, 3, seed=1)
+    state = (randn(1, 2, 4, seed=2), randn(1, 2, 4, seed=3))
+    out, (h_n, c_n), cache = rec.lstm_forward(x, state[0][0], state[1][0], *_weights(module))
+    assert cache.c.shape == (6, 2, 4)
+    for t in range(6):
+        c_t = module(x[: t + 1], state)[1][1][0].detach()
+        torch.testing.assert_close(cache.c[t], c_t, rtol=0, atol=1e-12)
+    assert torch.equal(cache.c[-1], c_n)
+    # the fields before it keep their places: the gates of step t read c_{t-1}
+    assert torch.equal(cache[2][1].c_prev, cache.c[0])
+
+
+def test_lstm_gates_squash_each_block_with_its_own_function():
+    """sigmoid on i, f, o and tanh on g, as torch.lstm_cell with identity weights."""
+    B, H = 3, 2
+    pre = randn(B, 4 * H, seed=4, scale=3.0)
+    c_prev = randn(B, H, seed=5)
+    h_t, c_t, gates = rec.lstm_gates_forward(pre, c_prev)
+    i, f, g, o = pre.chunk(4, dim=1)
+    torch.testing.assert_close(gates.i, torch.sigmoid(i), rtol=0, atol=1e-15)
+    torch.testing.assert_close(gates.f, torch.sigmoid(f), rtol=0, atol=1e-15)
+    torch.testing.assert_close(gates.g, torch.tanh(g), rtol=0, atol=1e-15)
+    torch.testing.assert_close(gates.o, torch.sigmoid(o), rtol=0, atol=1e-15)
+    eye = torch.eye(4 * H, dtype=pre.dtype)
+    zero = torch.zeros(4 * H, dtype=pre.dtype)
+    h_ref, c_ref = torch.lstm_cell(
+        pre, (torch.zeros_like(c_prev), c_prev), eye, torch.zeros(4 * H, H, dtype=pre.dtype),
+        zero, zero,
+    )  # fmt: skip
+    torch.testing.assert_close(h_t, h_ref, rtol=0, atol=1e-14)
+    torch.testing.assert_close(c_t, c_ref, rtol=0, atol=1e-14)
+
+
 @pytest.mark.parametrize(("x", "h"), [(1, 1), (10, 32), (64, 128)])
 def test_parameter_counts(x, h):
     assert rec.lstm_parameters(x, h) == sum(p.numel() for p in torch.nn.LSTM(x, h).parameters())

@@ -1,4 +1,4 @@
-"""nnbook.rnn.RNN/LSTM/TimeDistributed against torch.nn, checkpoints, and the sequence tasks."""
+"""nnbook.rnn.RNN/LSTM/GRU/TimeDistributed against torch.nn, checkpoints, and the sequence tasks."""
 
 import pytest
 import torch
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.rnn
 
 configs = st.fixed_dictionaries(
     {
-        "kind": st.sampled_from(["RNN", "LSTM"]),
+        "kind": st.sampled_from(["RNN", "LSTM", "GRU"]),
         "T": st.integers(1, 5),
         "B": st.integers(1, 3),
         "D": st.integers(1, 4),
@@ -114,6 +114,26 @@ def test_time_distributed_shares_one_layer_across_steps(batch_first):
         ValueError, match=r"x must have at least 3 dimensions \(T, B, F, \.\.\.\), got \(3, 5\)"
     ):
         wrapped(x[0])
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_linear_needs_no_time_distributed(batch_first):
+    """torch's Linear maps over every leading dimension, so over the time steps too."""
+    dense = torch.nn.Linear(5, 2, dtype=torch.float64)
+    x = randn(3, 7, 5) if batch_first else randn(7, 3, 5)
+    torch.testing.assert_close(dense(x), rnn.TimeDistributed(dense)(x), rtol=0, atol=1e-14)
+
+
+def test_time_distributed_is_for_modules_that_take_only_n_by_features():
+    """BatchNorm1d reads (T, B, H) as (N, C, L); wrapped, it sees (T * B, H)."""
+    norm = torch.nn.BatchNorm1d(4, dtype=torch.float64)
+    x = randn(6, 3, 4)
+    with pytest.raises(RuntimeError):
+        norm(x)  # 3 channels where it expects 4
+    y = rnn.TimeDistributed(norm)(x)
+    flat = x.reshape(-1, 4)
+    expected = (flat - flat.mean(0)) / torch.sqrt(flat.var(0, unbiased=False) + norm.eps)
+    torch.testing.assert_close(y, expected.reshape(6, 3, 4))
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -8,17 +8,30 @@ harder task, the same bit for bit on every CPU (:func:`shapes`, classes named in
 (:func:`noisy_sine`); time series
 from statsmodels (:func:`sunspots`, :func:`co2`) and the :func:`windows` a forecaster
 reads; and the symbolic sequence tasks of the recurrent chapter, as a
-:class:`SequenceTask`. The 2-D toy densities live with the chapter that uses them,
+:class:`SequenceTask`. Generated English-like text with a known entropy rate, for the
+language model (:func:`toy_english`, :func:`toy_english_entropy`,
+:func:`toy_english_log_loss`, :func:`toy_english_char_probs`,
+:func:`toy_english_sentences`), and the character helpers :func:`char_vocabulary`,
+:func:`encode` and :func:`decode`. The 2-D toy densities live with the chapter that uses them,
 :mod:`nnbook.invertible`; ``nnbook.data.toy2d`` and its siblings still lead there.
 """
 
-from nnbook.data import _curves, _images, _sequences, _series, _shapes, _tables
+from nnbook.data import (
+    _curves,
+    _images,
+    _sequences,
+    _series,
+    _shapes,
+    _tables,
+    _text,
+)
 from nnbook.data._curves import *  # noqa: F403
 from nnbook.data._images import *  # noqa: F403
 from nnbook.data._sequences import *  # noqa: F403
 from nnbook.data._series import *  # noqa: F403
 from nnbook.data._shapes import *  # noqa: F403
 from nnbook.data._tables import *  # noqa: F403
+from nnbook.data._text import *  # noqa: F403
 
 # Constants are named again here, so that their descriptions reach the API page.
 
@@ -28,6 +41,9 @@ FLOATS = _images.FLOATS
 #: The class names of :func:`shapes`, in label order.
 SHAPES = _shapes.SHAPES
 
+#: The words of :func:`toy_english`: determiners, adjectives, nouns and verbs, in that order.
+WORDS = _text.WORDS
+
 __all__ = [
     *_images.__all__,
     *_shapes.__all__,
@@ -35,6 +51,7 @@ __all__ = [
     *_curves.__all__,
     *_series.__all__,
     *_sequences.__all__,
+    *_text.__all__,
 ]
 
 _MOVED = {"TOY2D", "toy2d", "toy2d_entropy", "toy2d_log_density"}

@@ -11,23 +11,33 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 from nnbook import rnn
 from nnbook.check import Case, exercise
 from nnbook.exercises._cases import randn
+from nnbook.rnn import _gru as gru_module
 from nnbook.rnn import _recurrent as recurrent
 
 __all__ = [
+    "ar_fit",
+    "attention_step",
     "bidirectional_rnn",
+    "bigram_perplexity",
     "carousel_factor",
     "cell_states",
     "forecast_ahead",
     "forecasting_split",
     "forward_chaining_folds",
     "gradient_ratio",
+    "gru_cell",
+    "gru_step_backward",
+    "last_outputs",
+    "lm_perplexity",
     "lstm_cell",
     "lstm_parameters",
     "lstm_step_backward",
+    "padding_mask",
     "rnn_bptt",
     "rnn_sequence",
     "rnn_step",
@@ -1384,3 +1394,674 @@ def forecast_ahead(model, series, window, steps, mean, std):
             forecast.append(next_value * std + mean)
             recent = torch.cat([recent[1:], next_value[None]])
     return torch.stack(forecast)
+
+
+# ---------------------------------------------------------------------------
+# gru: one gated recurrent unit step, forward and backward
+
+
+def _gru_cell_cases(rng):
+    def case(label, B, D, H, scale=1.0):
+        return Case(
+            label,
+            (
+                randn(rng, B, D),
+                randn(rng, B, H),
+                *_weights(rng, 3, D, H, scale=scale),
+            ),
+        )
+
+    return [
+        case("one unit", 1, 1, 1),
+        case("a batch of 3, D = 2, H = 4", 3, 2, 4),
+        case("a batch of 2, D = H = 3, small weights", 2, 3, 3, scale=0.3),
+    ]
+
+
+def _gru_gates_by_hand(
+    x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, mode
+):
+    """(r, z, n, hn) of one GRU step; ``mode`` names a mistake, or "right"."""
+    order = "zrn" if mode == "zrn" else "rzn"
+    gi = dict(
+        zip(order, (x_t @ weight_ih.T + bias_ih).chunk(3, dim=1), strict=True)
+    )
+    w_hh = dict(zip(order, weight_hh.chunk(3, dim=0), strict=True))
+    b_hh = dict(zip(order, bias_hh.chunk(3, dim=0), strict=True))
+    gh = {k: h_prev @ w_hh[k].T + b_hh[k] for k in "rzn"}
+    r = torch.sigmoid(gi["r"] + gh["r"])
+    z = torch.sigmoid(gi["z"] + gh["z"])
+    if mode == "reset before":
+        hn = (r * h_prev) @ w_hh["n"].T + b_hh["n"]
+        n = torch.tanh(gi["n"] + hn)
+    else:
+        hn = gh["n"]
+        n = torch.tanh(gi["n"] + r * hn)
+    return r, z, n, hn
+
+
+def _gru_cell_by_hand(
+    x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, *, mode
+):
+    _, z, n, _ = _gru_gates_by_hand(
+        x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, mode
+    )
+    if mode == "swap z":
+        return z * n + (1 - z) * h_prev
+    return (1 - z) * n + z * h_prev
+
+
+def _gru_cell_mistake(mode):
+    def wrong(*args):
+        return _gru_cell_by_hand(*args, mode=mode)
+
+    return wrong
+
+
+def _gru_cell_torch(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    cell = torch.nn.GRUCell(x_t.shape[1], h_prev.shape[1], dtype=torch.float64)
+    cell.load_state_dict(
+        dict(
+            weight_ih=weight_ih,
+            weight_hh=weight_hh,
+            bias_ih=bias_ih,
+            bias_hh=bias_hh,
+        )
+    )
+    with torch.no_grad():
+        return cell(x_t, h_prev)
+
+
+@exercise(
+    statement=(
+        "gru_cell(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh) returns "
+        "h_t (B, H), one GRU step that reads x_t (B, D) from the state h_prev "
+        "(B, H). The weights are (3H, D) and (3H, H), the biases (3H,), with "
+        "the blocks stacked in torch's order r, z, n, so that the weights of a "
+        "torch.nn.GRUCell work unchanged."
+    ),
+    cases=_gru_cell_cases,
+    equation="eq-rnn-gru",
+    kind="implement",
+    section="rnn/gru",
+    outputs=("h_t",),
+    hint=(
+        "The three blocks of H rows are the reset gate, the update gate and "
+        "the candidate. The reset gate multiplies the hidden share of the "
+        "candidate, W_hn h_prev + b_hn, after the matrix product. The update "
+        "gate z weighs the old state, 1 - z the candidate."
+    ),
+    wrong={
+        "blocks in the order z, r, n": _gru_cell_mistake("zrn"),
+        "h_t = z n + (1 - z) h_prev: the update gate swapped": _gru_cell_mistake(
+            "swap z"
+        ),
+        "reset gate applied to h_prev before the product": _gru_cell_mistake(
+            "reset before"
+        ),
+    },
+    alternatives=(_gru_cell_torch, _gru_cell_mistake("right")),
+)
+def gru_cell(x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    """h_t of :func:`nnbook.rnn.gru_cell_forward`."""
+    h_t, _ = gru_module.gru_cell_forward(
+        x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh
+    )
+    return h_t
+
+
+def _gru_backward_cases(rng):
+    def case(label, B, D, H):
+        return Case(
+            label,
+            (
+                randn(rng, B, D),
+                randn(rng, B, H),
+                *_weights(rng, 3, D, H, scale=0.5),
+                randn(rng, B, H),
+            ),
+        )
+
+    return [
+        case("one unit", 1, 1, 1),
+        case("a batch of 3, D = 2, H = 4", 3, 2, 4),
+        case("a batch of 2, D = 4, H = 3", 2, 4, 3),
+    ]
+
+
+def _gru_backward_by_hand(
+    x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, dh_t, *, mode
+):
+    """One GRU step backward, by the product rule; ``mode`` names a mistake."""
+    r, z, n, hn = _gru_gates_by_hand(
+        x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, "right"
+    )
+    da_n = dh_t * (1 - z) * (1 - n**2)
+    da_z = dh_t * (h_prev - n) * z * (1 - z)
+    da_r = da_n * hn * r * (1 - r)
+    d_input = torch.cat([da_r, da_z, da_n], dim=1)
+    n_hidden = da_n if mode == "no r" else da_n * r
+    d_hidden = torch.cat([da_r, da_z, n_hidden], dim=1)
+    dh_prev = d_hidden @ weight_hh
+    if mode != "no direct":
+        dh_prev = dh_prev + dh_t * z
+    db_hh = d_input.sum(dim=0) if mode == "one bias" else d_hidden.sum(dim=0)
+    return (
+        d_input @ weight_ih,
+        dh_prev,
+        d_input.T @ x_t,
+        d_hidden.T @ h_prev,
+        d_input.sum(dim=0),
+        db_hh,
+    )
+
+
+def _gru_backward_mistake(mode):
+    def wrong(*args):
+        return _gru_backward_by_hand(*args, mode=mode)
+
+    return wrong
+
+
+def _gru_backward_autograd(
+    x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, dh_t
+):
+    leaves = [
+        t.clone().requires_grad_()
+        for t in (x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh)
+    ]
+    h_t = torch.gru_cell(*leaves)
+    return torch.autograd.grad((h_t * dh_t).sum(), leaves)
+
+
+@exercise(
+    statement=(
+        "gru_step_backward(x_t, h_prev, weight_ih, weight_hh, bias_ih, "
+        "bias_hh, dh_t) returns the gradients (dx_t, dh_prev, dW_ih, dW_hh, "
+        "db_ih, db_hh) of one GRU step (torch's block order r, z, n), given "
+        "the gradient dh_t (B, H) that reaches h_t. The two bias gradients "
+        "differ: the reset gate scales the candidate's hidden share."
+    ),
+    cases=_gru_backward_cases,
+    equation="eq-rnn-gru",
+    kind="implement",
+    section="rnn/gru",
+    outputs=("dx_t", "dh_prev", "dW_ih", "dW_hh", "db_ih", "db_hh"),
+    hint=(
+        "Recompute r, z, n and the hidden share hn = W_hn h_prev + b_hn. The "
+        "old state reaches h_t directly, through z h_prev, and through the "
+        "gates and the candidate; add both. The input's share and the hidden "
+        "share get the same gradient except in the candidate's block, where "
+        "the hidden one is multiplied by r."
+    ),
+    wrong={
+        "the direct path z * dh_t left out of dh_prev": _gru_backward_mistake(
+            "no direct"
+        ),
+        "the candidate's hidden gradient not scaled by r": _gru_backward_mistake(
+            "no r"
+        ),
+        "db_hh taken equal to db_ih": _gru_backward_mistake("one bias"),
+    },
+    alternatives=(_gru_backward_autograd, _gru_backward_mistake("right")),
+)
+def gru_step_backward(
+    x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh, dh_t
+):
+    """:func:`nnbook.rnn.gru_cell_backward` after the forward step."""
+    _, cache = gru_module.gru_cell_forward(
+        x_t, h_prev, weight_ih, weight_hh, bias_ih, bias_hh
+    )
+    return gru_module.gru_cell_backward(dh_t, cache)
+
+
+# ---------------------------------------------------------------------------
+# variable_length: masks from lengths, and each sequence's own last step
+
+
+def _lengths(rng, B, T):
+    """B lengths in [1, T], the longest equal to T."""
+    lengths = torch.randint(1, T + 1, (B,), generator=rng)
+    lengths[torch.randint(0, B, (1,), generator=rng)] = T
+    return lengths
+
+
+def _mask_cases(rng):
+    return [
+        Case("one sequence of one step", (torch.tensor([1]), 1)),
+        Case(
+            "three sequences, no pads in the first",
+            (torch.tensor([4, 2, 1]), 4),
+        ),
+        Case("T longer than every sequence", (torch.tensor([2, 3]), 5)),
+        Case("a batch of 6, lengths up to 7", (_lengths(rng, 6, 7), 7)),
+    ]
+
+
+@exercise(
+    statement=(
+        "padding_mask(lengths, T) returns the mask of a padded batch, time "
+        "first: a bool tensor of shape (T, B), True at the real steps of each "
+        "sequence and False at its pads. lengths (B,) holds each sequence's "
+        "number of steps, between 1 and T."
+    ),
+    cases=_mask_cases,
+    equation="eq-rnn-length-mask",
+    kind="implement",
+    section="rnn/variable_length",
+    outputs=("mask",),
+    hint=(
+        "Compare a column of step indices with a row of lengths and let "
+        "broadcasting do the rest. Steps are counted from 0 in Python: the "
+        "last real step of a sequence of length L has index L - 1."
+    ),
+    wrong={
+        "one step too many: t <= L with t from 0": lambda lengths, T: (
+            torch.arange(T)[:, None] <= lengths[None, :]
+        ),
+        "batch first: shape (B, T)": lambda lengths, T: (
+            torch.arange(T)[None, :] < lengths[:, None]
+        ),
+        "the pads marked True": lambda lengths, T: (
+            torch.arange(T)[:, None] >= lengths[None, :]
+        ),
+    },
+    alternatives=(
+        lambda lengths, T: torch.stack(
+            [torch.arange(T) < int(L) for L in lengths], dim=1
+        ),
+    ),
+)
+def padding_mask(lengths, T):
+    """:func:`nnbook.rnn.length_mask`."""
+    return rnn.length_mask(lengths, T)
+
+
+def _last_cases(rng):
+    def case(label, T, B, H):
+        return Case(label, (randn(rng, T, B, H), _lengths(rng, B, T)))
+
+    return [
+        case("one sequence, one step", 1, 1, 2),
+        case("a batch of 3, up to 5 steps, H = 4", 5, 3, 4),
+        case("a batch of 8, up to 6 steps, H = 1", 6, 8, 1),
+    ]
+
+
+def _last_loop(output, lengths):
+    return torch.stack([output[int(L) - 1, b] for b, L in enumerate(lengths)])
+
+
+@exercise(
+    statement=(
+        "last_outputs(output, lengths) returns each sequence's output at its "
+        "own last real step. output (T, B, H) holds the outputs of a "
+        "recurrent layer run over a padded batch, time first; lengths (B,) "
+        "holds the lengths, between 1 and T. Return a tensor of shape (B, H) "
+        "whose row b is the output of sequence b at step lengths[b]."
+    ),
+    cases=_last_cases,
+    equation="eq-rnn-last-step",
+    kind="implement",
+    section="rnn/variable_length",
+    outputs=("h_last",),
+    hint=(
+        "Index two axes at once: one index per sequence on the time axis, "
+        "paired with torch.arange(B) on the batch axis. Python counts steps "
+        "from 0."
+    ),
+    wrong={
+        "the last index of the padded tensor: output[-1]": lambda output, lengths: (
+            output[-1]
+        ),
+        "the first step after the sequence: output[L]": lambda output, lengths: (
+            output[
+                lengths.clamp(max=len(output) - 1),
+                torch.arange(output.shape[1]),
+            ]
+        ),
+        "a grid instead of pairs: output[L - 1][:, 0]": lambda output, lengths: (
+            output[lengths - 1][:, 0]
+        ),
+    },
+    alternatives=(
+        _last_loop,
+        lambda output, lengths: output.gather(
+            0, (lengths - 1)[None, :, None].expand(1, *output.shape[1:])
+        )[0],
+    ),
+)
+def last_outputs(output, lengths):
+    """:func:`nnbook.rnn.last_steps`."""
+    return rnn.last_steps(output, lengths)
+
+
+# ---------------------------------------------------------------------------
+# attention: one decoder step looks back at every encoder state
+
+
+def _attention_cases(rng):
+    def case(label, B, S, H):
+        lengths = _lengths(rng, B, S)
+        mask = torch.arange(S)[None, :] < lengths[:, None]  # (B, S)
+        return Case(label, (randn(rng, B, H), randn(rng, B, S, H), mask))
+
+    return [
+        case("one sequence, one source position", 1, 1, 2),
+        case("a batch of 3, 5 positions, H = 4, some padded", 3, 5, 4),
+        case("a batch of 4, 7 positions, H = 8", 4, 7, 8),
+    ]
+
+
+def _attention_parts(
+    s, encoder_states, mask, *, scale=True, fill=True, axis=-1
+):
+    scores = torch.einsum("bh,bsh->bs", s, encoder_states)
+    if scale:
+        scores = scores / math.sqrt(s.shape[-1])
+    if fill:
+        scores = scores.masked_fill(~mask, -math.inf)
+    weights = torch.softmax(scores, dim=axis)
+    if not fill:
+        weights = weights * mask  # zeroed after the softmax, not renormalized
+    return torch.einsum("bs,bsh->bh", weights, encoder_states), weights
+
+
+def _attention_mistake(**how):
+    return lambda s, encoder_states, mask: _attention_parts(
+        s, encoder_states, mask, **how
+    )
+
+
+@exercise(
+    statement=(
+        "attention_step(s, encoder_states, mask) is one step of dot-product "
+        "attention, scaled by 1/sqrt(H): the decoder's state s (B, H) is the "
+        "query, and the encoder's states (B, S, H) are both the keys and the "
+        "values. mask (B, S) is True at the real source positions. Return "
+        "(context, weights): the context vectors (B, H) and the attention "
+        "weights (B, S), zero at the masked positions."
+    ),
+    cases=_attention_cases,
+    equation="eq-rnn-attention",
+    kind="implement",
+    section="rnn/attention",
+    outputs=("context", "weights"),
+    hint=(
+        "One score per source position, then a softmax over the source "
+        "positions. A position the mask rules out must get zero weight while "
+        "the others still sum to one: set its score to minus infinity before "
+        "the softmax."
+    ),
+    wrong={
+        "no 1/sqrt(H) scaling": _attention_mistake(scale=False),
+        "mask applied after the softmax, not renormalized": _attention_mistake(
+            fill=False
+        ),
+        "softmax over the batch axis": _attention_mistake(axis=0),
+    },
+    alternatives=(
+        lambda s, encoder_states, mask: (
+            torch.nn.functional.scaled_dot_product_attention(
+                s[:, None],
+                encoder_states,
+                encoder_states,
+                attn_mask=mask[:, None],
+            )[:, 0],
+            _attention_parts(s, encoder_states, mask)[1],
+        ),
+    ),
+)
+def attention_step(s, encoder_states, mask):
+    """:func:`nnbook.rnn.attention` with one query per sequence."""
+    S = encoder_states.shape[1]
+    context, weights = rnn.attention(
+        s[:, None],
+        encoder_states,
+        encoder_states,
+        mask=mask[:, None].expand(-1, 1, S),
+    )
+    return context[:, 0], weights[:, 0]
+
+
+# ---------------------------------------------------------------------------
+# language_model: each step a classification, perplexity and its baselines
+
+
+def _ids(rng, n, V):
+    return torch.randint(0, V, (n,), generator=rng)
+
+
+def _perplexity_cases(rng):
+    return [
+        Case("3 positions, 4 characters", (randn(rng, 3, 4), _ids(rng, 3, 4))),
+        Case(
+            "20 positions, 23 characters",
+            (randn(rng, 20, 23), _ids(rng, 20, 23)),
+        ),
+        Case(
+            "scores near 1000: needs a stable log-softmax",
+            (1000.0 + randn(rng, 6, 5), _ids(rng, 6, 5)),
+        ),
+        Case(
+            "equal scores: the perplexity is V",
+            (torch.zeros(4, 7, dtype=torch.float64), _ids(rng, 4, 7)),
+        ),
+    ]
+
+
+def _ppl_raw_scores(logits, targets):
+    return torch.exp(-logits.gather(1, targets[:, None]).mean())
+
+
+def _ppl_sum(logits, targets):
+    log_p = torch.log_softmax(logits, dim=1)
+    return torch.exp(-log_p.gather(1, targets[:, None]).sum())
+
+
+def _ppl_naive_softmax(logits, targets):
+    p = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
+    return torch.exp(-torch.log(p.gather(1, targets[:, None])).mean())
+
+
+def _ppl_mean_probability(logits, targets):
+    p = torch.softmax(logits, dim=1).gather(1, targets[:, None])
+    return 1 / p.mean()
+
+
+def _ppl_cross_entropy(logits, targets):
+    return torch.exp(F.cross_entropy(logits, targets))
+
+
+@exercise(
+    statement=(
+        "lm_perplexity(logits, targets) returns the perplexity of a language "
+        "model: logits (N, V) are its scores for the next character at N "
+        "positions, targets (N,) the characters that came next. It is the "
+        "exponential of the mean cross-entropy per position, as a 0-d tensor."
+    ),
+    cases=_perplexity_cases,
+    equation="eq-rnn-lm-loss",
+    kind="implement",
+    section="rnn/language_model",
+    outputs=("ppl",),
+    hint=(
+        "Each position is a classification: take the log-softmax of its "
+        "scores (stably, subtracting the largest score), pick the entry of "
+        "the character that came next, average the negatives over the "
+        "positions, then exponentiate the mean, not the sum."
+    ),
+    wrong={
+        "raw scores instead of log-probabilities": _ppl_raw_scores,
+        "the sum of the losses instead of their mean": _ppl_sum,
+        "softmax by exp without subtracting the maximum": _ppl_naive_softmax,
+        "one over the mean probability": _ppl_mean_probability,
+    },
+    alternatives=(_ppl_cross_entropy,),
+)
+def lm_perplexity(logits, targets):
+    """:func:`nnbook.rnn.perplexity`."""
+    return rnn.perplexity(logits, targets)
+
+
+def _bigram_cases(rng):
+    def case(label, n_train, n_valid, V):
+        return Case(label, (_ids(rng, n_train, V), _ids(rng, n_valid, V), V))
+
+    return [
+        case("a text of 12 over 3 characters", 12, 6, 3),
+        case("a text of 200 over 6 characters", 200, 50, 6),
+        case("some pairs never seen in training: smoothing", 15, 40, 8),
+    ]
+
+
+def _bigram_counts(ids, V, alpha=1.0):
+    counts = torch.full((V, V), alpha, dtype=torch.float64)
+    for a, b in zip(ids[:-1].tolist(), ids[1:].tolist(), strict=True):
+        counts[a, b] += 1
+    return counts
+
+
+def _score(P, valid):
+    return torch.exp(-torch.log(P[valid[:-1], valid[1:]]).mean())
+
+
+def _bigram_loop(train, valid, V):
+    counts = _bigram_counts(train, V)
+    return _score(counts / counts.sum(dim=1, keepdim=True), valid)
+
+
+def _bigram_joint(train, valid, V):
+    counts = _bigram_counts(train, V)
+    return _score(counts / counts.sum(), valid)
+
+
+def _bigram_reversed(train, valid, V):
+    counts = _bigram_counts(train, V).T
+    return _score(counts / counts.sum(dim=1, keepdim=True), valid)
+
+
+def _bigram_on_valid(train, valid, V):
+    counts = _bigram_counts(valid, V)
+    return _score(counts / counts.sum(dim=1, keepdim=True), valid)
+
+
+def _bigram_unsmoothed(train, valid, V):
+    counts = _bigram_counts(train, V, alpha=0.0)
+    return _score(counts / counts.sum(dim=1, keepdim=True).clamp_min(1), valid)
+
+
+@exercise(
+    statement=(
+        "bigram_perplexity(train, valid, vocab_size) fits a bigram model by "
+        "counting the pairs (a, b) of consecutive characters of train, with "
+        "one pseudo-count added to every pair, P(b | a) = (n_ab + 1) / "
+        "(n_a + V), and returns its perplexity on valid: the exponential of "
+        "the mean of -log P(valid[t + 1] | valid[t]). train and valid are "
+        "int64 tensors of character indices in [0, vocab_size)."
+    ),
+    cases=_bigram_cases,
+    equation="eq-rnn-lm-loss",
+    kind="implement",
+    section="rnn/language_model",
+    outputs=("ppl",),
+    hint=(
+        "Normalize each row of the pair counts, one per current character, "
+        "so that it sums to 1 over the next character; count on the training "
+        "text only, and add the pseudo-count before normalizing, so that a "
+        "pair never seen in training keeps a small probability."
+    ),
+    wrong={
+        "normalized over the whole table, not per row": _bigram_joint,
+        "rows and columns swapped: P(current | next)": _bigram_reversed,
+        "counted on the validation text": _bigram_on_valid,
+        "no pseudo-count": _bigram_unsmoothed,
+    },
+    alternatives=(_bigram_loop,),
+)
+def bigram_perplexity(train, valid, vocab_size):
+    """The bigram baseline of the section, with :func:`nnbook.rnn.bigram_log_probs`."""
+    log_p = rnn.bigram_log_probs(train, vocab_size)  # (V, V)
+    return rnn.perplexity(log_p[valid[:-1]], valid[1:])
+
+
+# ---------------------------------------------------------------------------
+# real_data: the linear baseline, AR(p) by least squares
+
+
+def _ar_cases(rng):
+    t = torch.arange(40, dtype=torch.float64)
+    cycle = torch.sin(2 * math.pi * t / 11) + randn(rng, 40, scale=0.1)
+    return [
+        Case("30 random windows of 4", (randn(rng, 30, 4), randn(rng, 30))),
+        Case(
+            "windows of 6 of a noisy cycle of period 11",
+            (*_data_windows(cycle, 6),),
+        ),
+        Case(
+            "a series with an offset of 5: the intercept matters",
+            (*_data_windows(5.0 + cycle, 3),),
+        ),
+    ]
+
+
+def _ar_no_intercept(X, y):
+    coef = torch.linalg.lstsq(X, y[:, None]).solution[:, 0]
+    return coef, torch.zeros((), dtype=X.dtype)
+
+
+def _ar_newest_first(X, y):
+    coef, intercept = ar_fit(X, y)
+    return coef.flip(0), intercept
+
+
+def _ar_intercept_first(X, y):
+    coef, intercept = ar_fit(X, y)  # the solution vector, misread
+    w = torch.cat([coef, intercept[None]])
+    return w[1:], w[0]
+
+
+def _ar_normal_equations(X, y):
+    A = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], dim=1)
+    w = torch.linalg.solve(A.T @ A, A.T @ y)
+    return w[:-1], w[-1]
+
+
+def _ar_centered(X, y):
+    x_mean, y_mean = X.mean(0), y.mean()
+    coef = torch.linalg.lstsq(X - x_mean, (y - y_mean)[:, None]).solution[:, 0]
+    return coef, y_mean - x_mean @ coef
+
+
+@exercise(
+    statement=(
+        "ar_fit(X, y) fits the autoregressive model AR(p) of the section by "
+        "least squares: X (N, p) holds windows of the series, oldest value "
+        "first, and y (N,) the value after each. Return coef (p,), the weight "
+        "of each window position in the same order, and intercept (a 0-D "
+        "tensor), such that X @ coef + intercept is as close as possible to "
+        "y in squared error."
+    ),
+    cases=_ar_cases,
+    equation="eq-rnn-ar",
+    kind="implement",
+    section="rnn/real_data",
+    outputs=("coef", "intercept"),
+    hint=(
+        "Append a column of ones to X, so that the intercept becomes one more "
+        "coefficient, and solve the least-squares problem with "
+        "torch.linalg.lstsq (the right-hand side must be a column, (N, 1)). "
+        "The last entry of the solution is the intercept."
+    ),
+    wrong={
+        "no intercept: the line through the origin": _ar_no_intercept,
+        "the coefficients newest first": _ar_newest_first,
+        "the column of ones read as the first coefficient": _ar_intercept_first,
+    },
+    alternatives=(_ar_normal_equations, _ar_centered),
+    rtol=1e-7,
+    atol=1e-9,
+)
+def ar_fit(X, y):
+    """:func:`nnbook.rnn.ar_fit`."""
+    return rnn.ar_fit(X, y)

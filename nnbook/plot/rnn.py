@@ -1,5 +1,6 @@
 """Figures of the recurrent chapter: the unrolled network, gradients over time, LSTM
-memories, forecasts and learning curves.
+and LSTM memories (forecasts and learning curves are in
+:mod:`nnbook.plot.forecast`).
 
 Each function draws one figure of a section of the chapter from the numbers that the
 section computed; the experiment itself stays in the notebook. A function that draws on
@@ -9,11 +10,8 @@ own Figure and returns it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.lines import Line2D
 
 from nnbook.plot._checks import array as _array
 from nnbook.plot._checks import axes as _axes
@@ -23,10 +21,7 @@ __all__ = [
     "draw_unrolled",
     "plot_bit_memory",
     "plot_counter_memory",
-    "plot_fit_panels",
-    "plot_forecast",
     "plot_gradient_by_lag",
-    "plot_level_shift",
 ]
 
 
@@ -42,7 +37,8 @@ def draw_unrolled(ax=None, *, layers=4, steps=8):
     """The units of a recurrent network unrolled in time, as a grid of circles and arrows.
 
     The input layer is at the bottom and the output layer at the top. Blue arrows go up
-    from layer to layer within a step (the weights :math:`W_{ih}`), red arrows go right
+    from layer to layer within a step (the feedforward weights: :math:`W_{ih}` into each
+    hidden layer, and the output layer's own weights at the top), red arrows go right
     from each hidden unit to the same layer at the next step (:math:`W_{hh}`).
 
     Parameters
@@ -88,7 +84,7 @@ def draw_unrolled(ax=None, *, layers=4, steps=8):
     names = ["input", *(f"hidden {k}" for k in range(1, layers - 1)), "output"]
     ax.set_yticks(range(layers), names)
     ax.set_xlabel("time  →  (recurrent weights $W_{hh}$, red)")
-    ax.set_ylabel("space  →  ($W_{ih}$, blue)")
+    ax.set_ylabel("space  →  (feedforward weights, blue)")
     for side in ax.spines.values():
         side.set_visible(False)
     return ax
@@ -166,8 +162,12 @@ def plot_counter_memory(cell, hidden, count, unit, symbols, *, sign=1.0):
     Returns
     -------
     matplotlib Figure
-        The upper two Axes show the states as images (unit against step, on a red-blue
-        scale symmetric about zero, with a colour bar each); the lowest one the cell state
+        The upper two Axes show the states as images (unit against step, red positive,
+        blue negative, with a colour bar each). The cell states are scaled unit by unit
+        to their own largest size, which the unit's label gives, so that a unit that
+        moves between 0 and 2 stays visible next to one that drifts to 15. The hidden
+        states keep their own values, on the scale from -1 to 1 that bounds them. The
+        label of ``unit`` says "(count)". The lowest Axes shows the cell state
         of ``unit`` with markers and the scaled count dashed.
 
     Raises
@@ -199,15 +199,34 @@ def plot_counter_memory(cell, hidden, count, unit, symbols, *, sign=1.0):
     sign = float(sign)
     if sign not in (1.0, -1.0):
         raise ValueError(f"sign must be +1 or -1, got {sign}")
-    fig, axes = plt.subplots(3, 1, figsize=(7, 5.5), sharex=True)
-    titles = ("cell state $c_t$ (long-term)", "hidden state $h_t$ (working)")
-    for ax, values, title in zip(axes[:2], (cell, hidden), titles, strict=True):
-        top = np.abs(values).max()
+    fig, axes = plt.subplots(3, 1, figsize=(7, 6), sharex=True)
+    sizes = np.abs(cell).max(axis=0)  # (H,): each unit's own colour scale
+    scaled = cell / np.where(sizes > 0, sizes, 1.0)
+    panels = (
+        (
+            "cell state $c_t$ (long-term), each unit scaled",
+            scaled,
+            "$c / \\max|c|$",
+        ),
+        ("hidden state $h_t$ (working)", hidden, "$h$"),
+    )
+    for ax, (title, values, bar) in zip(axes[:2], panels, strict=True):
         image = ax.imshow(
-            values.T, aspect="auto", cmap="RdBu_r", vmin=-top, vmax=top
+            values.T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1
         )
         ax.set(ylabel="unit", title=title)
-        fig.colorbar(image, ax=ax, pad=0.01)
+        fig.colorbar(image, ax=ax, pad=0.01, label=bar)
+    names = [
+        f"{u} (count)" if u == unit else f"{u}" for u in range(cell.shape[1])
+    ]
+    axes[0].set_yticks(
+        range(cell.shape[1]),
+        [f"{name}: ±{s:.2g}" for name, s in zip(names, sizes, strict=True)],
+        fontsize=8,
+    )
+    axes[1].set_yticks(range(cell.shape[1]), names, fontsize=8)
+    for ax in axes[:2]:
+        ax.grid(False)
     axes[2].plot(cell[:, unit], marker="o", label=f"cell state of unit {unit}")
     scale = sign * np.abs(cell[:, unit]).max() / count.max()
     axes[2].plot(scale * count, "k--", label="count (scaled, same sign)")
@@ -285,215 +304,5 @@ def plot_bit_memory(
     axes[0].set(title=f"cell state of unit {unit}", xlabel="step")
     axes[1].set(title=f"input gate of unit {unit}", xlabel="step", ylim=(0, 1))
     axes[0].legend()
-    fig.tight_layout()
-    return fig
-
-
-def plot_forecast(
-    x,
-    observed,
-    predicted,
-    ax=None,
-    *,
-    label="LSTM, one year ahead",
-    xlabel="year",
-    ylabel=None,
-    title=None,
-):
-    """A one-step-ahead forecast against the observed series and the naive forecast.
-
-    The naive forecast repeats the previous observed value (its first value is the
-    first observation).
-
-    Parameters
-    ----------
-    x : tensor or array of shape (T,)
-        The time of each value.
-    observed, predicted : tensor or array of shape (T,)
-        The series and the model's forecast of each value.
-    ax : matplotlib Axes, optional
-        Where to draw; by default a new 7 × 3.2 inch figure.
-    label : str, default "LSTM, one year ahead"
-        The legend's name for the forecast.
-    xlabel : str, default "year"
-    ylabel, title : str, optional
-
-    Returns
-    -------
-    matplotlib Axes
-        The observed series in black, the forecast in the first colour of the cycle, the
-        naive forecast dotted.
-
-    Raises
-    ------
-    TypeError
-        If an array argument is not a tensor, an array or a sequence of numbers.
-    ValueError
-        If ``x``, ``observed`` and ``predicted`` differ in length, or are empty.
-    """
-    x = _array("x", x, ndim=1)
-    observed = _array("observed", observed, ndim=1)
-    predicted = _array("predicted", predicted, ndim=1)
-    if not len(x) == len(observed) == len(predicted) or len(x) == 0:
-        raise ValueError(
-            "x, observed and predicted must have the same, positive length, got "
-            f"{len(x)}, {len(observed)} and {len(predicted)}"
-        )
-    ax = _axes(ax, (7, 3.2))
-    ax.plot(x, observed, "k", label="observed")
-    ax.plot(x, predicted, label=label)
-    naive = np.concatenate([observed[:1], observed[:-1]])
-    ax.plot(x, naive, ":", label="repeat last value")
-    ax.set(xlabel=xlabel)
-    if ylabel is not None:
-        ax.set_ylabel(ylabel)
-    if title is not None:
-        ax.set_title(title)
-    ax.legend(fontsize=8)
-    return ax
-
-
-def plot_level_shift(
-    series,
-    n_train,
-    predicted,
-    ax=None,
-    *,
-    label="LSTM, one month ahead",
-    xlabel=None,
-    ylabel=None,
-):
-    """A whole series, where its training part ends, and a forecast of its last values.
-
-    Parameters
-    ----------
-    series : tensor or array of shape (T,)
-        The whole series, drawn against its index 0, 1, ...
-    n_train : int
-        The number of values that train the model; a dashed line marks where they end,
-        and a red line the highest of them.
-    predicted : tensor or array of shape (P,)
-        The forecast of the last P values of the series.
-    ax : matplotlib Axes, optional
-        Where to draw; by default a new 7 × 3.2 inch figure.
-    label : str, default "LSTM, one month ahead"
-        The legend's name for the forecast.
-    xlabel, ylabel : str, optional
-
-    Returns
-    -------
-    matplotlib Axes
-
-    Raises
-    ------
-    TypeError
-        If ``series`` or ``predicted`` is not a tensor, an array or a sequence of numbers,
-        or ``n_train`` is not an int.
-    ValueError
-        If ``n_train`` is not between 1 and T, or ``predicted`` is longer than the series.
-    """
-    series = _array("series", series, ndim=1)
-    predicted = _array("predicted", predicted, ndim=1)
-    n_train = _int("n_train", n_train, 1)
-    if n_train > len(series):
-        raise ValueError(
-            f"n_train must be at most the {len(series)} values, got {n_train}"
-        )
-    if len(predicted) > len(series):
-        raise ValueError(
-            f"predicted must not be longer than the series ({len(series)}), got {len(predicted)}"
-        )
-    ax = _axes(ax, (7, 3.2))
-    ax.plot(series, "k", lw=0.8, label="observed")
-    ax.axvline(n_train, color="0.5", ls="--")
-    ax.axhline(
-        series[:n_train].max(),
-        color="tab:red",
-        lw=0.8,
-        label="highest training value",
-    )
-    start = len(series) - len(predicted)
-    ax.plot(np.arange(start, len(series)), predicted, label=label)
-    if xlabel is not None:
-        ax.set_xlabel(xlabel)
-    if ylabel is not None:
-        ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
-    return ax
-
-
-def plot_fit_panels(panels, every=5):
-    """Learning curves of several runs per setting, one panel per setting, in a 2 × 2 grid.
-
-    Training losses are blue and validation losses orange, on a shared logarithmic axis;
-    the fourth cell of the grid holds the legend.
-
-    Parameters
-    ----------
-    panels : dict
-        ``{title: runs}``, at most three, each a list of ``{"train": losses, "val":
-        losses}`` dicts with the losses recorded every ``every`` steps.
-    every : int, default 5
-        The steps between two recorded losses.
-
-    Returns
-    -------
-    matplotlib Figure
-        7 inches wide; the x axis of each panel is the training step.
-
-    Raises
-    ------
-    TypeError
-        If ``panels`` is not a dict, a run is not a dict with "train" and "val", or
-        ``every`` is not an int.
-    ValueError
-        If ``panels`` is empty or holds more than three settings, a setting has no runs,
-        or ``every`` is below 1.
-    """
-    _mapping("panels", panels)
-    if len(panels) > 3:
-        raise ValueError(
-            f"panels must hold at most 3 settings, got {len(panels)}"
-        )
-    every = _int("every", every, 1)
-    checked = {}
-    for title, runs in panels.items():
-        if isinstance(runs, (Mapping, str)) or not isinstance(runs, Sequence):
-            raise TypeError(
-                f"panels[{title!r}] must be a list of runs, got {type(runs).__name__}"
-            )
-        if not runs:
-            raise ValueError(
-                f"panels[{title!r}] must hold at least one run, got none"
-            )
-        for run in runs:
-            if not (isinstance(run, Mapping) and {"train", "val"} <= set(run)):
-                raise TypeError(
-                    f"each run of panels[{title!r}] must be a dict with 'train' and 'val', "
-                    f"got {run!r:.60}"
-                )
-        checked[title] = [
-            {
-                k: _array(f"a run's {k!r} losses", run[k], ndim=1)
-                for k in ("train", "val")
-            }
-            for run in runs
-        ]
-    fig, axes = plt.subplots(2, 2, figsize=(7, 5.5), sharey=True)
-    for ax, (title, runs) in zip(axes.flat, checked.items(), strict=False):
-        for run in runs:
-            steps = every * np.arange(1, len(run["train"]) + 1)
-            ax.plot(steps, run["train"], color="tab:blue", alpha=0.7)
-            ax.plot(steps, run["val"], color="tab:orange", alpha=0.7)
-        ax.set(title=title, xlabel="training step", yscale="log")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("MSE")
-    for ax in list(axes.flat)[len(checked) :]:
-        ax.axis("off")
-    handles = [
-        Line2D([], [], color="tab:blue", alpha=0.7, label="training"),
-        Line2D([], [], color="tab:orange", alpha=0.7, label="validation"),
-    ]
-    axes[1, 1].legend(handles=handles, loc="center")
     fig.tight_layout()
     return fig

@@ -1,4 +1,4 @@
-"""``RNN``, ``LSTM``, ``TimeDistributed``: ``torch.nn`` layers computed by nnbook's own passes.
+"""``RNN``, ``LSTM``, ``GRU``, ``TimeDistributed``: ``torch.nn`` layers computed by nnbook's own passes.
 
 They hold their parameters like their ``torch.nn`` namesakes (same names, shapes and
 initialization), so a model can be built from them, trained with any optimizer, and
@@ -14,9 +14,10 @@ from torch import nn
 from nnbook import _validate as v
 from nnbook._pairs import autograd_function
 from nnbook.contract import Instance, Tensor, contract
+from nnbook.rnn import _gru as gru
 from nnbook.rnn import _recurrent as recurrent
 
-__all__ = ["LSTM", "RNN", "TimeDistributed"]
+__all__ = ["GRU", "LSTM", "RNN", "TimeDistributed"]
 
 
 def _rnn_layer(x, h0, *weights):
@@ -37,7 +38,17 @@ def _lstm_layer_backward(douts, cache):
     return recurrent.lstm_backward(*douts, cache)
 
 
+def _gru_layer(x, h0, *weights):
+    out, h_n, cache = gru.gru_forward(x, h0, *weights)
+    return (out, h_n), cache
+
+
+def _gru_layer_backward(douts, cache):
+    return gru.gru_backward(*douts, cache)
+
+
 RNNFunction = autograd_function(_rnn_layer, _rnn_layer_backward, "RNNFunction")
+GRUFunction = autograd_function(_gru_layer, _gru_layer_backward, "GRUFunction")
 LSTMFunction = autograd_function(
     _lstm_layer, _lstm_layer_backward, "LSTMFunction"
 )
@@ -157,6 +168,21 @@ class LSTM(nn.LSTM):
         return out, (h_n, c_n)
 
 
+class GRU(nn.GRU):
+    """``torch.nn.GRU`` (any number of layers, bidirectional, ``batch_first``) computed by
+    :func:`nnbook.rnn.gru_forward` and :func:`nnbook.rnn.gru_backward`.
+
+    Same parameters, names, gate order (r, z, n) and initialization as
+    ``torch.nn.GRU``, so a ``state_dict`` loads into either.
+    """
+
+    @contract(input=SEQUENCES, bind=_input_sizes)
+    def forward(self, input, hx=None):  # noqa: A002 (torch's argument name)
+        """``output`` of shape (T, B, directions * H) (or batch first), and ``h_n``."""
+        out, (h_n,) = _recurrent(self, GRUFunction, input, hx, n_states=1)
+        return out, h_n
+
+
 class TimeDistributed(nn.Module):
     """Apply one module to every time step: Keras's ``TimeDistributed``.
 
@@ -164,6 +190,13 @@ class TimeDistributed(nn.Module):
     dimension, the module runs once on it, and they are split again. The same weights
     therefore serve every step; a ``TimeDistributed(Linear(H, 1))`` has ``H + 1``
     parameters whatever the sequence length.
+
+    It is not needed for ``torch.nn.Linear``, nor for Keras 2's ``Dense``: both already
+    act on the last dimension and map over every leading one, so ``Linear(H, 1)``
+    applied to a (T, B, H) sequence gives the same (T, B, 1) as its
+    ``TimeDistributed`` wrapper. The wrapper is for modules that accept only a batch of
+    shape (N, features), such as ``torch.nn.BatchNorm1d``, which would read a
+    (T, B, H) input as (N, C, L).
     """
 
     @contract(module=Instance(nn.Module))

@@ -96,10 +96,11 @@ class LstmCellCache(NamedTuple):
 
 
 class LstmCache(NamedTuple):
-    """What :func:`lstm_backward` needs from :func:`lstm_forward`.
+    """What :func:`lstm_backward` needs from :func:`lstm_forward`, and the cell states.
 
-    ``h_prev`` (T, B, H) holds the hidden state each step read, and ``gates`` one
-    :class:`LstmGatesCache` per step.
+    ``h_prev`` (T, B, H) holds the hidden state each step read, ``gates`` one
+    :class:`LstmGatesCache` per step, and ``c`` (T, B, H) the cell state each step
+    wrote, :math:`c_1 .. c_T`, as ``out`` holds :math:`h_1 .. h_T`.
     """
 
     x: torch.Tensor
@@ -107,6 +108,7 @@ class LstmCache(NamedTuple):
     gates: list[LstmGatesCache]
     weight_ih: torch.Tensor
     weight_hh: torch.Tensor
+    c: torch.Tensor
 
 
 def _four_gates(name, stacked, H):
@@ -285,10 +287,9 @@ def lstm_gates_forward(pre, c_prev):
     Equations :eq:`eq-lstm-gates`, :eq:`eq-lstm-cell` and :eq:`eq-lstm-hidden`.
     """
     _four_gates("pre", pre.shape[1], c_prev.shape[1])
-    i, f, _, o = torch.sigmoid(pre).chunk(
-        4, dim=1
-    )  # the sigmoid of eq-fnn-sigmoid, one fused kernel
-    g = torch.tanh(pre.chunk(4, dim=1)[2])
+    i, f, g, o = pre.chunk(4, dim=1)
+    i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
+    g = torch.tanh(g)
     c_t = f * c_prev + i * g
     tanh_c = torch.tanh(c_t)
     return o * tanh_c, c_t, LstmGatesCache(c_prev, i, f, g, o, tanh_c)
@@ -420,6 +421,8 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     out : Tensor of shape (T, B, H)
     (h_n, c_n) : Tensor of shape (B, H) each
     cache : LstmCache
+        Its field ``c`` (T, B, H) holds every cell state :math:`c_1 .. c_T`, which
+        torch's module does not return.
     """
     _four_gates("weight_hh", weight_hh.shape[0], weight_hh.shape[1])
     _at_least_one_step(x)
@@ -427,14 +430,18 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
     h = x.new_zeros(B, H) if h0 is None else h0
     c = x.new_zeros(B, H) if c0 is None else c0
     projected = x @ weight_ih.T + bias_ih  # (T, B, 4H), all steps at once
-    hs, gate_caches = [h], []
+    hs, cs, gate_caches = [h], [], []
     for input_t in projected:  # the rest of the cell, step after step
         h, c, gates = _lstm_step(input_t, h, c, weight_hh, bias_hh)
         hs.append(h)
+        cs.append(c)
         gate_caches.append(gates)
     out = torch.stack(hs[1:])
     h_prev = torch.stack(hs[:-1])
-    return out, (h, c), LstmCache(x, h_prev, gate_caches, weight_ih, weight_hh)
+    cache = LstmCache(
+        x, h_prev, gate_caches, weight_ih, weight_hh, torch.stack(cs)
+    )
+    return out, (h, c), cache
 
 
 @contract(
@@ -451,7 +458,7 @@ def lstm_backward(dout, dh_n, dc_n, cache):
     tuple
         ``(dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh)``; the weight gradients sum over time.
     """
-    x, h_prev, gate_caches, weight_ih, weight_hh = cache
+    x, h_prev, gate_caches, weight_ih, weight_hh, _ = cache
     dh = torch.zeros_like(dout[0]) if dh_n is None else dh_n
     dc = torch.zeros_like(dout[0]) if dc_n is None else dc_n
     dpre = dout.new_empty(*dout.shape[:2], weight_hh.shape[0])  # (T, B, 4H)
