@@ -46,6 +46,16 @@ def _coupling():
     return _double(flows.AffineCouplingFlow(2, n_layers=2, hidden=8))
 
 
+def _glow():
+    torch.manual_seed(0)
+    return _double(flows.AffineCouplingFlow(2, n_layers=2, hidden=8, actnorm=True, mixing=True))
+
+
+def _mixing():
+    torch.manual_seed(0)
+    return _double(flows.InvertibleLinear(2))
+
+
 def _classifier():
     torch.manual_seed(0)
     net = classifier.IResNetClassifier((4, 4), 3, channels=2, hidden=4, n_blocks=1)
@@ -139,6 +149,9 @@ SAMPLES = {
     ),
     P + "AffineCouplingFlow.forward_and_logdet": lambda: ((_coupling(), X), {}),
     P + "AffineCouplingFlow.inverse": lambda: ((_coupling(), X), {}),
+    P + "InvertibleLinear.__init__": lambda: ((_blank(flows.InvertibleLinear), 2), {}),
+    P + "InvertibleLinear.forward": lambda: ((_mixing(), X), {}),
+    P + "InvertibleLinear.inverse": lambda: ((_mixing(), X), {}),
     P + "fit_flow": lambda: ((_coupling(), lambda: randn(8, 2), 2), {}),
     P + "log_density_grid": lambda: ((flows.standard_normal_log_prob,), {"n": 4}),
     # classifier
@@ -157,6 +170,18 @@ SAMPLES = {
     P + "run_toy": lambda: (
         ("checkerboard",),
         {"steps": 1, "batch_size": 16, "n_test": 50, "seed": 7},
+    ),
+    P + "make_density_flows": lambda: ((), {"seed": 1}),
+    P + "compare_flows": lambda: (
+        ("moons",),
+        {
+            "models": ("RealNVP",),
+            "seeds": (7,),
+            "steps": 2,
+            "batch_size": 16,
+            "n_test": 50,
+            "window": 1,
+        },
     ),
     P + "plot_toy_row": lambda: (
         (list(plt.subplots(1, 5)[1]), _toy_result()),
@@ -211,4 +236,11 @@ REFERENCES = {
     P + "roulette_from_traces": _roulette,
     P + "standard_normal_log_prob": _standard_normal,
     P + "_Flow.log_prob": _log_prob,
+    P + "InvertibleLinear.forward": lambda self, x: torch.einsum(
+        "ij,jk,kl,nl->ni",
+        self.perm,
+        torch.tril(self.lower, -1) + torch.eye(2, dtype=x.dtype),
+        torch.triu(self.upper, 1) + torch.diag(self.sign * self.log_scale.exp()),
+        x,
+    ),
 }

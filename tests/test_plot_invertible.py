@@ -182,14 +182,14 @@ def untrained_result():
 
 def test_toy_densities_restack_the_five_panels_into_a_grid(untrained_result):
     fig = draw_toy_densities(untrained_result, n_samples=50)
-    assert fig.get_figwidth() <= 7.0
+    assert fig.get_figwidth() <= 7.1  # 2.05 inches per column
     axes = fig.axes
     assert len(axes) == 6
     titles = [ax.get_title() for ax in axes]
     assert titles == [
         "true density",
-        "i-ResNet density",
-        "coupling density",
+        "i-ResNet",
+        "coupling",
         "",
         "i-ResNet samples",
         "coupling samples",
@@ -206,7 +206,9 @@ def test_toy_densities_restack_the_five_panels_into_a_grid(untrained_result):
 
 
 def test_toy_densities_reject_bad_arguments(untrained_result):
-    with pytest.raises(TypeError, match=r"result must be a ToyResult from run_toy, got dict"):
+    with pytest.raises(
+        TypeError, match=r"result must be a ToyResult from run_toy or a FlowComparison, got dict"
+    ):
         draw_toy_densities({})
     with pytest.raises(TypeError, match=r"n_samples must be an int, got float"):
         draw_toy_densities(untrained_result, n_samples=10.0)
@@ -218,5 +220,5 @@ def test_toy_densities_reject_bad_arguments(untrained_result):
     one = toy.ToyResult(
         "moons", 0, {"coupling": untrained_result.flows["coupling"]}, 1.0, {}, {}, {}
     )
-    with pytest.raises(ValueError, match=r"result.flows must hold two flows, got 1"):
+    with pytest.raises(ValueError, match=r"result.flows must hold 2 to 4 flows, got 1"):
         draw_toy_densities(one)

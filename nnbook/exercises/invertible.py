@@ -1,9 +1,10 @@
 """Exercises of the invertible residual network chapter.
 
 Every reference calls the chapter's own code in :mod:`nnbook.invertible`: power
-iteration, the spectrally normalized layer, the block's fixed-point inverse, the
-trace terms and the series of the log-determinant, the change of variables and
-the classifier's blocks.
+iteration, the spectrally normalized layer and its measured ratio to the bound,
+the bi-Lipschitz bounds of a block, the block's fixed-point inverse, the trace
+terms and the series of the log-determinant, the variances of the estimators,
+the change of variables, the LU-parametrized mixing and the classifier's bounds.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from torch import nn
 from nnbook.check import Case, exercise
 from nnbook.exercises._cases import rand, randn
 from nnbook.invertible._blocks import InvertibleResidualBlock
-from nnbook.invertible._classifier import IResNetClassifier
-from nnbook.invertible._flows import standard_normal_log_prob
+from nnbook.invertible._classifier import DenseIResNetClassifier
+from nnbook.invertible._diagnostics import bi_lipschitz_bounds, sigma_ratios
+from nnbook.invertible._flows import InvertibleLinear, standard_normal_log_prob
 from nnbook.invertible._logdet import (
     exact_logdet,
+    hutchinson_variance,
     roulette_from_traces,
+    roulette_variance,
     series_from_traces,
     trace_terms,
 )
@@ -29,16 +33,23 @@ from nnbook.invertible._spectral import SpectralNormLinear, power_iteration
 
 __all__ = [
     "banach_bound",
+    "banach_iterations",
+    "blocks_to_stretch",
     "feature_distance_bounds",
     "fixed_point_inverse",
     "flow_log_prob",
     "hutchinson_trace",
+    "hutchinson_variance_of",
     "lipschitz_bound",
     "logdet_series",
+    "lu_mixing",
     "min_slope",
     "normalized_weight",
     "power_iteration_step",
     "roulette_estimate",
+    "roulette_variance_of",
+    "sigma_ratio",
+    "truncation_undercharge",
 ]
 
 
@@ -207,6 +218,19 @@ def _normalized_by_branch(W, sigma_hat, coeff):
     return coeff / sigma_hat * W
 
 
+def _layer_with_estimate(W, sigma_hat, coeff):
+    """A :class:`SpectralNormLinear` with ``W`` and the estimate ``sigma_hat``."""
+    with torch.random.fork_rng(
+        devices=[]
+    ):  # the layer's initial draws leave no trace
+        layer = SpectralNormLinear(W.shape[1], W.shape[0], coeff=coeff)
+    layer = layer.to(W.dtype)
+    with torch.no_grad():
+        layer.weight.copy_(W)
+    layer.sigma = lambda: torch.tensor(sigma_hat, dtype=W.dtype)
+    return layer
+
+
 @exercise(
     statement=(
         "normalized_weight(W, sigma_hat, coeff) returns the weight (m, n) that "
@@ -231,14 +255,7 @@ def _normalized_by_branch(W, sigma_hat, coeff):
 )
 def normalized_weight(W, sigma_hat, coeff):
     """:meth:`SpectralNormLinear.normalized_weight` with ``sigma_hat`` given."""
-    with torch.random.fork_rng(
-        devices=[]
-    ):  # the layer's initial draws leave no trace
-        layer = SpectralNormLinear(W.shape[1], W.shape[0], coeff=coeff)
-    layer = layer.to(W.dtype)
-    with torch.no_grad():
-        layer.weight.copy_(W)
-    layer.sigma = lambda: torch.tensor(sigma_hat, dtype=W.dtype)
+    layer = _layer_with_estimate(W, sigma_hat, coeff)
     return layer.normalized_weight().detach()
 
 
@@ -312,6 +329,72 @@ def _by_svd(weights):
 def lipschitz_bound(weights):
     """The product of the layers' spectral norms, as the book measures them."""
     return math.prod(torch.linalg.matrix_norm(W, 2).item() for W in weights)
+
+
+def _stretch_cases(rng):
+    return [
+        Case(
+            "stretch by 10 at L = 0.99^3, the density flows'", (10.0, 0.99**3)
+        ),
+        Case("stretch by 10 at L = 0.9^3", (10.0, 0.9**3)),
+        Case("stretch by 100 at L = 0.5", (100.0, 0.5)),
+        Case("stretch by 1.2 at L = 0.5: one block is enough", (1.2, 0.5)),
+        Case("stretch by 3 at L = 0.1", (3.0, 0.1)),
+    ]
+
+
+def _stretch_by_inverse_bound(factor, lipschitz):
+    return math.ceil(math.log(factor) / -math.log1p(-lipschitz))
+
+
+def _stretch_by_l(factor, lipschitz):
+    return math.ceil(math.log(factor) / math.log(1 / lipschitz))
+
+
+def _stretch_floor(factor, lipschitz):
+    return math.floor(math.log(factor) / math.log1p(lipschitz))
+
+
+def _stretch_by_counting(factor, lipschitz):
+    blocks, reach = 0, 1.0
+    while reach < factor:
+        blocks, reach = blocks + 1, reach * (1 + lipschitz)
+    return blocks
+
+
+@exercise(
+    statement=(
+        "blocks_to_stretch(factor, lipschitz) returns the smallest number of "
+        "residual blocks x + g(x), each with Lip(g) <= lipschitz < 1, whose "
+        "composition can map two points at distance 1 to two points at "
+        "distance factor > 1 (an int)."
+    ),
+    cases=_stretch_cases,
+    equation="eq-ir-bi-lipschitz",
+    kind="derive",
+    section="invertible_resnet/lipschitz",
+    outputs=("blocks",),
+    hint=(
+        "By how much can one block stretch a distance at most, and is that "
+        "reached by some g? Lipschitz constants multiply under composition."
+    ),
+    wrong={
+        "the inverse's bound 1 / (1 - L) used for stretching": (
+            _stretch_by_inverse_bound
+        ),
+        "the factor L of g taken for the block's 1 + L": _stretch_by_l,
+        "rounded down instead of up": _stretch_floor,
+    },
+    alternatives=(_stretch_by_counting,),
+)
+def blocks_to_stretch(factor, lipschitz):
+    """The upper bound of :func:`bi_lipschitz_bounds`, compounded.
+
+    Each block stretches a distance by at most 1 + L, and ``g(x) = L x``
+    reaches it, so k blocks reach ``factor`` when (1 + L)^k >= factor.
+    """
+    _, stretch, _, _ = bi_lipschitz_bounds(lipschitz)
+    return math.ceil(math.log(factor) / math.log(stretch))
 
 
 # --- inverse -----------------------------------------------------------------
@@ -756,6 +839,353 @@ def roulette_estimate(traces, n_extra, p=0.5, exact_terms=2):
     return roulette_from_traces(traces, n_extra, p=p, exact_terms=exact_terms)
 
 
+def _undercharge_cases(rng):
+    return [
+        Case(
+            "the cheater's eigenvalue, two terms",
+            (torch.tensor([-0.97], dtype=torch.float64), 2),
+        ),
+        Case(
+            "eigenvalues across (-0.98, 0.98), two terms",
+            (torch.linspace(-0.98, 0.98, 9, dtype=torch.float64), 2),
+        ),
+        Case(
+            "near -1, five terms",
+            (torch.tensor([-0.9, -0.95, -0.98], dtype=torch.float64), 5),
+        ),
+        Case(
+            "one term only",
+            (torch.tensor([-0.5, 0.5], dtype=torch.float64), 1),
+        ),
+        Case(
+            "random eigenvalues in (-0.98, 0.98), ten terms",
+            ((rand(rng, 6) * 2 - 1) * 0.98, 10),
+        ),
+    ]
+
+
+def _sign_flipped(lam, n_terms):
+    series = sum((-1) ** k / k * lam**k for k in range(1, n_terms + 1))
+    return series - torch.log1p(lam)
+
+
+def _no_division_by_k(lam, n_terms):
+    series = sum((-1) ** (k + 1) * lam**k for k in range(1, n_terms + 1))
+    return series - torch.log1p(lam)
+
+
+def _one_term_short(lam, n_terms):
+    series = sum((-1) ** (k + 1) / k * lam**k for k in range(1, n_terms))
+    return series - torch.log1p(lam)
+
+
+def _the_other_way_round(lam, n_terms):
+    series = sum((-1) ** (k + 1) / k * lam**k for k in range(1, n_terms + 1))
+    return torch.log1p(lam) - series
+
+
+def _undercharge_by_running_power(lam, n_terms):
+    series, power = torch.zeros_like(lam), torch.ones_like(lam)
+    for k in range(1, n_terms + 1):
+        power = power * lam  # lam^k
+        series = series + (-1) ** (k + 1) * power / k
+    return series - torch.log(1 + lam)
+
+
+@exercise(
+    statement=(
+        "truncation_undercharge(lam, n_terms) returns, for each real "
+        "eigenvalue in lam (n,), with -1 < lam < 1, how much the power series "
+        "of log(1 + lam) cut after n_terms terms exceeds the true log(1 + "
+        "lam): the log-determinant a block with that eigenvalue is not "
+        "charged for. Returns a tensor (n,)."
+    ),
+    cases=_undercharge_cases,
+    equation="eq-ir-logdet-series",
+    kind="implement",
+    section="invertible_resnet/unbiased",
+    outputs=("undercharge",),
+    hint=(
+        "The series of a 1 x 1 Jacobian: tr(J^k) = lam^k. Term k has the sign "
+        "(-1)^(k+1) and the weight 1/k. Subtract the true value, not the "
+        "other way round: near lam = -1 the answer is large and positive."
+    ),
+    wrong={
+        "the signs flipped, (-1)^k": _sign_flipped,
+        "no division by k": _no_division_by_k,
+        "one term short, k < n_terms": _one_term_short,
+        "true value minus the series": _the_other_way_round,
+    },
+    alternatives=(_undercharge_by_running_power,),
+)
+def truncation_undercharge(lam, n_terms):
+    """:func:`series_from_traces` on 1 x 1 Jacobians, less the true value."""
+    powers = torch.stack([lam**k for k in range(1, n_terms + 1)])  # tr(J^k)
+    return series_from_traces(powers) - torch.log1p(lam)
+
+
+# --- variance ----------------------------------------------------------------
+
+
+def _hutchinson_variance_cases(rng):
+    return [
+        Case(
+            "a non-symmetric 3 x 3 matrix, Gaussian probes",
+            (randn(rng, 3, 3), "gaussian"),
+        ),
+        Case(
+            "a non-symmetric 5 x 5 matrix, random signs",
+            (randn(rng, 5, 5), "rademacher"),
+        ),
+        Case(
+            "J^3 of a Jacobian with norm 0.9, Gaussian probes",
+            (
+                torch.linalg.matrix_power(_with_norm(rng, 4, 4, 0.9), 3),
+                "gaussian",
+            ),
+        ),
+        Case(
+            "an antisymmetric matrix: no variance at all",
+            (
+                torch.tensor([[0.0, 2.0], [-2.0, 0.0]], dtype=torch.float64),
+                "gaussian",
+            ),
+        ),
+        Case(
+            "an upper-triangular matrix, random signs",
+            (torch.triu(randn(rng, 4, 4)), "rademacher"),
+        ),
+    ]
+
+
+def _symmetric_formula(A, probe):
+    variance = 2 * (A**2).sum()
+    if probe == "rademacher":
+        variance = variance - 2 * (A.diagonal() ** 2).sum()
+    return variance
+
+
+def _diagonal_kept(A, probe):
+    return (A**2).sum() + torch.trace(A @ A)
+
+
+def _diagonal_once(A, probe):
+    variance = (A**2).sum() + torch.trace(A @ A)
+    if probe == "rademacher":
+        variance = variance - (A.diagonal() ** 2).sum()
+    return variance
+
+
+def _transpose_product(A, probe):
+    variance = (A**2).sum() + torch.trace(A @ A.T)
+    if probe == "rademacher":
+        variance = variance - 2 * (A.diagonal() ** 2).sum()
+    return variance
+
+
+def _by_symmetric_part(A, probe):
+    S = (A + A.T) / 2
+    off = S - torch.diag(S.diagonal()) if probe == "rademacher" else S
+    return 2 * (off**2).sum()
+
+
+@exercise(
+    statement=(
+        "hutchinson_variance_of(A, probe) returns the variance of one "
+        "Hutchinson sample v^T A v of tr(A), for a square matrix A (d, d) that "
+        "need not be symmetric, and probes v that are standard Gaussian "
+        "(probe = "
+        "'gaussian') or independent random signs +-1 (probe = 'rademacher'); a "
+        "0-d tensor."
+    ),
+    cases=_hutchinson_variance_cases,
+    equation="eq-ir-hutchinson-variance",
+    kind="derive",
+    section="invertible_resnet/variance",
+    outputs=("variance",),
+    hint=(
+        "A quadratic form cannot tell A from its transpose: which matrix does "
+        "v^T A v really depend on? For that matrix, diagonalize (Gaussian) or "
+        "expand the sum over pairs i, j (signs, where v_i^2 = 1)."
+    ),
+    wrong={
+        "the symmetric formula 2 |A|_F^2 for a non-symmetric A": (
+            _symmetric_formula
+        ),
+        "the diagonal kept for random signs": _diagonal_kept,
+        "the diagonal taken out once, not twice": _diagonal_once,
+        "tr(A A^T) for tr(A^2)": _transpose_product,
+    },
+    alternatives=(_by_symmetric_part,),
+)
+def hutchinson_variance_of(A, probe):
+    """:func:`hutchinson_variance`, equation eq-ir-hutchinson-variance."""
+    return hutchinson_variance(A, probe)
+
+
+def _roulette_variance_cases(rng):
+    k = torch.arange(1, 13, dtype=torch.float64)
+    return [
+        Case(
+            "a geometric series, p = 0.5, two exact terms",
+            (0.5**k,),
+            {"p": 0.5, "exact_terms": 2},
+        ),
+        Case(
+            "the log-det terms of rho = 0.6, p = 0.5",
+            (-(0.6**k) / k,),
+            {"p": 0.5, "exact_terms": 2},
+        ),
+        Case(
+            "random terms, p = 0.3, no exact term",
+            (randn(rng, 12) * 0.7**k,),
+            {"p": 0.3, "exact_terms": 0},
+        ),
+        Case(
+            "four terms, p = 0.8, one exact term",
+            (randn(rng, 4),),
+            {"p": 0.8, "exact_terms": 1},
+        ),
+    ]
+
+
+def _no_cross_terms(deltas, p=0.5, exact_terms=2):
+    q = (1 - p) ** torch.clamp(
+        torch.arange(1, len(deltas) + 1) - exact_terms, min=0
+    )
+    return (deltas**2 * (1 / q - 1)).sum()
+
+
+def _second_moment(deltas, p=0.5, exact_terms=2):
+    tails = deltas.flip(0).cumsum(0).flip(0)
+    q = (1 - p) ** torch.clamp(
+        torch.arange(1, len(deltas) + 1) - exact_terms, min=0
+    )
+    step = 1 / q - torch.cat([torch.ones(1, dtype=q.dtype), 1 / q[:-1]])
+    return (step * tails**2).sum() + deltas.sum() ** 2
+
+
+def _max_for_min(deltas, p=0.5, exact_terms=2):
+    K = len(deltas)
+    q = (1 - p) ** torch.clamp(torch.arange(1, K + 1) - exact_terms, min=0)
+    j, k = torch.meshgrid(torch.arange(K), torch.arange(K), indexing="ij")
+    return (deltas[j] * deltas[k] * (1 / q[torch.maximum(j, k)] - 1)).sum()
+
+
+def _exact_terms_random(deltas, p=0.5, exact_terms=2):
+    K = len(deltas)
+    q = (1 - p) ** torch.arange(1, K + 1)
+    j, k = torch.meshgrid(torch.arange(K), torch.arange(K), indexing="ij")
+    return (deltas[j] * deltas[k] * (1 / q[torch.minimum(j, k)] - 1)).sum()
+
+
+def _double_sum(deltas, p=0.5, exact_terms=2):
+    K = len(deltas)
+    q = (1 - p) ** torch.clamp(torch.arange(1, K + 1) - exact_terms, min=0)
+    j, k = torch.meshgrid(torch.arange(K), torch.arange(K), indexing="ij")
+    return (deltas[j] * deltas[k] * (1 / q[torch.minimum(j, k)] - 1)).sum()
+
+
+@exercise(
+    statement=(
+        "roulette_variance_of(deltas, p=0.5, exact_terms=2) returns the "
+        "variance of the Russian-roulette estimate sum_{k <= N} deltas[k - 1] "
+        "/ P(N >= k) of the sum of the K fixed numbers deltas (K,), where N = "
+        "exact_terms + M, M geometric on {0, 1, ...} with P(M >= j) = (1 - "
+        "p)^j, and terms past K "
+        "count as zero; a 0-d tensor."
+    ),
+    cases=_roulette_variance_cases,
+    equation="eq-ir-roulette-variance",
+    kind="derive",
+    section="invertible_resnet/variance",
+    outputs=("variance",),
+    hint=(
+        "Write the estimate as a sum of indicators 1{N >= k} times fixed "
+        "weights. What is the expectation of 1{N >= j} 1{N >= k}? Then "
+        "subtract the square "
+        "of the mean, which is the plain sum."
+    ),
+    wrong={
+        "the cross terms between j and k forgotten": _no_cross_terms,
+        "the second moment, the mean not subtracted": _second_moment,
+        "P(N >= max(j, k)) where the min belongs": _max_for_min,
+        "the exact terms treated as random": _exact_terms_random,
+    },
+    alternatives=(_double_sum,),
+)
+def roulette_variance_of(deltas, p=0.5, exact_terms=2):
+    """:func:`roulette_variance`, equation eq-ir-roulette-variance."""
+    return roulette_variance(deltas, p=p, exact_terms=exact_terms)
+
+
+# --- diagnostics -------------------------------------------------------------
+
+
+def _ratio_cases(rng):
+    W = randn(rng, 5, 4)
+    sigma = torch.linalg.matrix_norm(W, 2).item()
+    return [
+        Case("an estimate 1 % below sigma_1", (W, 0.99 * sigma, 0.9)),
+        Case("an exact estimate", (W, sigma, 0.9)),
+        Case("a weight below c, left alone", (0.1 * W / sigma, 0.1, 0.9)),
+        Case(
+            "a stale estimate far below, c = 0.5",
+            (randn(rng, 3, 6), 0.8, 0.5),
+        ),
+    ]
+
+
+def _ratio_from_estimate(W, sigma_hat, coeff):
+    return min(sigma_hat, coeff) / coeff
+
+
+def _ratio_frobenius(W, sigma_hat, coeff):
+    used = W / max(1.0, sigma_hat / coeff)
+    return torch.linalg.matrix_norm(used).item() / coeff
+
+
+def _ratio_always_rescaled(W, sigma_hat, coeff):
+    used = W * coeff / sigma_hat
+    return torch.linalg.matrix_norm(used, 2).item() / coeff
+
+
+def _ratio_by_svd(W, sigma_hat, coeff):
+    sigma = torch.linalg.svdvals(W)[0].item()
+    return sigma / max(coeff, sigma_hat)
+
+
+@exercise(
+    statement=(
+        "sigma_ratio(W, sigma_hat, coeff) returns sigma_1 / c for the weight "
+        "(m, n) that a spectrally normalized layer with bound coeff = c uses "
+        "when its power-iteration estimate of W's spectral norm is sigma_hat: "
+        "the exact largest singular value of that weight, divided by c (a "
+        "float)."
+    ),
+    cases=_ratio_cases,
+    equation="eq-ir-spectral",
+    kind="implement",
+    section="invertible_resnet/diagnostics",
+    outputs=("ratio",),
+    hint=(
+        "First build the weight the layer uses from the estimate, then "
+        "measure it exactly: the estimate may lag behind the weight."
+    ),
+    wrong={
+        "the ratio read off the estimate, not measured": _ratio_from_estimate,
+        "the Frobenius norm instead of the spectral norm": _ratio_frobenius,
+        "the weight rescaled even when the estimate is below c": (
+            _ratio_always_rescaled
+        ),
+    },
+    alternatives=(_ratio_by_svd,),
+)
+def sigma_ratio(W, sigma_hat, coeff):
+    """:func:`nnbook.invertible.sigma_ratios` of a layer with that estimate."""
+    return sigma_ratios(_layer_with_estimate(W, sigma_hat, coeff)).item()
+
+
 # --- density -----------------------------------------------------------------
 
 
@@ -843,13 +1273,103 @@ def flow_log_prob(x, W):
     return (standard_normal_log_prob(z) + exact_logdet(g, x)).detach()
 
 
+def _lu_cases(rng):
+    def factors(d, scale):
+        perm = torch.eye(d, dtype=torch.float64)[
+            torch.randperm(d, generator=rng)
+        ]
+        lower = randn(rng, d, d)
+        upper = randn(rng, d, d)
+        log_scale = randn(rng, d, scale=scale)
+        sign = torch.where(randn(rng, d) > 0, 1.0, -1.0).double()
+        return perm, lower, upper, log_scale, sign
+
+    return [
+        Case("three points, d = 2", (randn(rng, 3, 2), *factors(2, 0.5))),
+        Case("five points, d = 3", (randn(rng, 5, 3), *factors(3, 1.0))),
+        Case(
+            "one point, d = 4, large scales",
+            (randn(rng, 1, 4), *factors(4, 2.0)),
+        ),
+    ]
+
+
+def _lu_weight(perm, lower, upper, log_scale, sign):
+    eye = torch.eye(len(log_scale), dtype=log_scale.dtype)
+    unit_lower = torch.tril(lower, -1) + eye
+    upper = torch.triu(upper, 1) + torch.diag(sign * torch.exp(log_scale))
+    return perm @ unit_lower @ upper
+
+
+def _lower_diagonal_kept(x, perm, lower, upper, log_scale, sign):
+    upper_full = torch.triu(upper, 1) + torch.diag(sign * torch.exp(log_scale))
+    W = perm @ torch.tril(lower) @ upper_full
+    return x @ W.T, log_scale.sum().expand(len(x))
+
+
+def _scales_not_logged(x, perm, lower, upper, log_scale, sign):
+    W = _lu_weight(perm, lower, upper, log_scale, sign)
+    return x @ W.T, torch.exp(log_scale).sum().expand(len(x))
+
+
+def _matrix_not_transposed(x, perm, lower, upper, log_scale, sign):
+    W = _lu_weight(perm, lower, upper, log_scale, sign)
+    return x @ W, log_scale.sum().expand(len(x))
+
+
+def _by_slogdet(x, perm, lower, upper, log_scale, sign):
+    W = _lu_weight(perm, lower, upper, log_scale, sign)
+    return x @ W.T, torch.linalg.slogdet(W)[1].expand(len(x))
+
+
+@exercise(
+    statement=(
+        "lu_mixing(x, perm, lower, upper, log_scale, sign) returns (y, "
+        "logdet): y = x W^T for every row of x (n, d), with W = P L (U + "
+        "diag(sign * exp(log_scale))), P = perm, L the unit lower triangle of "
+        "lower (its diagonal replaced by ones), U the strict upper triangle of "
+        "upper; and logdet = log|det W| for every row (a tensor (n,))."
+    ),
+    cases=_lu_cases,
+    equation="eq-ir-lu-mixing",
+    kind="implement",
+    section="invertible_resnet/density",
+    outputs=("y", "logdet"),
+    hint=(
+        "The determinant of a product is the product of the determinants. "
+        "What is the determinant of a permutation, up to its sign, and of a "
+        "triangular matrix? Only the diagonal of the last factor is free."
+    ),
+    wrong={
+        "the diagonal of lower kept: L not unit triangular": (
+            _lower_diagonal_kept
+        ),
+        "the scales summed instead of the log-scales": _scales_not_logged,
+        "x W instead of x W^T": _matrix_not_transposed,
+    },
+    alternatives=(_by_slogdet,),
+)
+def lu_mixing(x, perm, lower, upper, log_scale, sign):
+    """:class:`nnbook.invertible.InvertibleLinear` with these factors."""
+    with torch.random.fork_rng(devices=[]):  # its initial rotation is drawn
+        mixing = InvertibleLinear(len(log_scale)).to(x.dtype)
+    with torch.no_grad():
+        mixing.perm.copy_(perm)
+        mixing.sign.copy_(sign)
+        mixing.lower.copy_(lower)
+        mixing.upper.copy_(upper)
+        mixing.log_scale.copy_(log_scale)
+        y, logdet = mixing(x)
+    return y, logdet
+
+
 # --- classification ----------------------------------------------------------
 
 
 def _bounds_cases(rng):
     return [
         Case("c = 0.9, four blocks", (0.9, 4)),
-        Case("c = 0.5, four blocks", (0.5, 4)),
+        Case("c = 0.5, three blocks", (0.5, 3)),
         Case("c = 0.7, one block", (0.7, 1)),
         Case("c = 0.99, ten blocks", (0.99, 10)),
     ]
@@ -879,38 +1399,109 @@ def _by_logs(coeff, n_blocks):
 @exercise(
     statement=(
         "feature_distance_bounds(coeff, n_blocks) returns (lower, upper): for "
-        "an IResNetClassifier with spectral-norm bound c = coeff and n_blocks "
-        "blocks, any two different images a, b have features whose distance, "
+        "a DenseIResNetClassifier with spectral-norm bound c = coeff and "
+        "n_blocks blocks, any two different images a, b have features whose "
+        "distance, "
         "divided by |a - b|, lies between lower and upper (the best bounds the "
         "Lipschitz bounds of the blocks give; two floats)."
     ),
     cases=_bounds_cases,
-    equation=None,
+    equation="eq-ir-feature-bounds",
     kind="derive",
     section="invertible_resnet/classification",
     outputs=("lower", "upper"),
     hint=(
-        "How many spectrally normalized convolutions does each branch have? A "
-        "block x + g(x) can stretch a distance by at most 1 + Lip(g) and "
-        "shrink it by at most 1 - Lip(g); the zero padding changes no "
-        "distance."
+        "How many spectrally normalized linear layers does each branch have? "
+        "A block x + g(x) can stretch a distance by at most 1 + Lip(g) and "
+        "shrink it by at most 1 - Lip(g)."
     ),
     wrong={
-        "Lip(g) = c, as if a branch had one convolution": _one_layer_per_branch,
+        "Lip(g) = c, as if a branch had one layer": _one_layer_per_branch,
         "the skip connection forgotten in the upper bound": _skip_forgotten,
         "one block's bounds, not the composition": _one_block_only,
     },
     alternatives=(_by_logs,),
 )
 def feature_distance_bounds(coeff, n_blocks):
-    """From the Lipschitz bounds that the classifier's own blocks carry."""
+    """:meth:`DenseIResNetClassifier.distance_bounds`, from its own blocks."""
     with torch.random.fork_rng(
         devices=[]
     ):  # building the layers draws initial weights
-        net = IResNetClassifier(
-            (1, 1), 2, coeff, channels=1, hidden=1, n_blocks=n_blocks
-        )
-    bounds = [block.lipschitz for block in net.blocks]
-    lower = math.prod(1 - L for L in bounds)
-    upper = math.prod(1 + L for L in bounds)
-    return lower, upper
+        net = DenseIResNetClassifier(1, 2, coeff, hidden=1, n_blocks=n_blocks)
+    return net.distance_bounds()
+
+
+def _iterations_cases(rng):
+    return [
+        Case("a trained block's bound, c = 0.9", (0.729, 1.0, 1e-10)),
+        Case("c = 0.5, three layers", (0.125, 1.0, 1e-10)),
+        Case("L = 0.9, a short first step", (0.9, 0.01, 1e-6)),
+        Case("L = 0.5, tolerance 1e-3", (0.5, 1.0, 1e-3)),
+        Case("already within the tolerance", (0.3, 1e-12, 1e-10)),
+        Case("bad input: L = 1, no contraction", (1.0, 1.0, 1e-10)),
+        Case("bad input: tol = 0", (0.5, 1.0, 0.0)),
+    ]
+
+
+def _check_tol(tol):
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0, got {tol}")
+
+
+def _no_geometric_sum_steps(lipschitz, first_step, tol):
+    _check_l(lipschitz)
+    _check_tol(tol)
+    n = 0
+    while lipschitz**n * first_step >= tol:
+        n += 1
+    return n
+
+
+def _floor_not_ceil(lipschitz, first_step, tol):
+    _check_l(lipschitz)
+    _check_tol(tol)
+    ratio = tol * (1 - lipschitz) / first_step
+    return max(0, math.floor(math.log(ratio) / math.log(lipschitz)))
+
+
+def _by_logs_steps(lipschitz, first_step, tol):
+    _check_l(lipschitz)
+    _check_tol(tol)
+    ratio = tol * (1 - lipschitz) / first_step
+    return max(0, math.floor(math.log(ratio) / math.log(lipschitz)) + 1)
+
+
+@exercise(
+    statement=(
+        "banach_iterations(lipschitz, first_step, tol) returns the smallest "
+        "number n of fixed-point steps after which Banach's a-priori bound on "
+        "the error |x* - x_n| is below tol, for a contraction with constant "
+        "L = lipschitz whose first step |x_1 - x_0| has length first_step (an "
+        "int). It raises ValueError unless 0 < L < 1 and tol > 0."
+    ),
+    cases=_iterations_cases,
+    equation="eq-ir-banach",
+    kind="derive",
+    section="invertible_resnet/classification",
+    outputs=("n",),
+    hint=(
+        "Write the a-priori bound after n steps, set it below tol and solve "
+        "for n with logarithms; dividing by log L, which is negative, turns "
+        "the inequality around. n is a whole number of steps."
+    ),
+    wrong={
+        "L^n |x_1 - x_0| without the factor 1 / (1 - L)": (
+            _no_geometric_sum_steps
+        ),
+        "rounded down: the bound is still above tol": _floor_not_ceil,
+    },
+    alternatives=(_by_logs_steps,),
+)
+def banach_iterations(lipschitz, first_step, tol):
+    """The first n at which :func:`banach_bound` falls below ``tol``."""
+    _check_l(lipschitz)
+    _check_tol(tol)
+    n = 0
+    while banach_bound.reference(lipschitz, first_step, n) >= tol:
+        n += 1
+    return n

@@ -12,18 +12,22 @@ from nnbook.invertible import (
     _blocks,
     _classifier,
     _densities,
+    _diagnostics,
     _flows,
     _logdet,
     _spectral,
     _toy,
+    _training,
 )
 from nnbook.invertible._blocks import *  # noqa: F403
 from nnbook.invertible._classifier import *  # noqa: F403
 from nnbook.invertible._densities import *  # noqa: F403
+from nnbook.invertible._diagnostics import *  # noqa: F403
 from nnbook.invertible._flows import *  # noqa: F403
 from nnbook.invertible._logdet import *  # noqa: F403
 from nnbook.invertible._spectral import *  # noqa: F403
 from nnbook.invertible._toy import *  # noqa: F403
+from nnbook.invertible._training import *  # noqa: F403
 
 # Constants are named again here, so that their descriptions reach the API page.
 
@@ -38,4 +42,6 @@ __all__ = [
     *_densities.__all__,
     *_toy.__all__,
     *_classifier.__all__,
+    *_diagnostics.__all__,
+    *_training.__all__,
 ]

@@ -185,6 +185,8 @@ class InvertibleResidualBlock(nn.Module):
 
         Iteration stops when Banach's a-posteriori bound
         ``L / (1 - L) * |x_n - x_{n-1}|`` (largest over the batch) falls below ``tol``.
+        That bounds the error only if ``L = self.lipschitz`` bounds ``Lip(g)``: after
+        training, call :func:`nnbook.invertible.converge_spectral_norms` first.
         Otherwise, after ``max_iter`` steps, a ``RuntimeWarning`` (or, with
         ``strict=True``, an :class:`InverseNotConverged` error) reports the residual
         ``|x + g(x) - y|``.

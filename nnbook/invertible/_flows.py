@@ -16,7 +16,15 @@ import math
 import torch
 from torch import nn
 
-from nnbook.contract import Choice, Flag, Instance, Int, Real, Tensor, contract
+from nnbook.contract import (
+    Choice,
+    Flag,
+    Instance,
+    Int,
+    Real,
+    Tensor,
+    contract,
+)
 from nnbook.invertible._blocks import InvertibleResidualBlock, mlp_block
 from nnbook.invertible._logdet import (
     power_series_logdet,
@@ -28,6 +36,7 @@ __all__ = [
     "ActNorm",
     "AffineCouplingFlow",
     "IResNetFlow",
+    "InvertibleLinear",
     "fit_flow",
     "log_density_grid",
     "standard_normal_log_prob",
@@ -103,6 +112,74 @@ class ActNorm(nn.Module):
         return y * torch.exp(-self.log_scale) + self.shift
 
 
+class InvertibleLinear(nn.Module):
+    r"""A learned invertible linear map :math:`y = W x`, LU-parametrized as Glow's 1 x 1 convolution.
+
+    .. math:: W = P L \bigl(U + \operatorname{diag}(\sigma \odot e^{s})\bigr), \qquad
+       \log\lvert\det W\rvert = \textstyle\sum_i s_i,
+
+    with :math:`P` a fixed permutation, :math:`L` unit lower triangular, :math:`U`
+    strictly upper triangular, :math:`\sigma` fixed signs and :math:`s` learned
+    log-scales (Kingma & Dhariwal, 2018). The log-determinant costs :math:`O(D)`, and
+    :math:`W` stays invertible for every value of the parameters. It starts as a random
+    rotation, drawn from torch's global generator, as in Glow. Implements
+    :eq:`eq-ir-lu-mixing`.
+
+    Parameters
+    ----------
+    dim : int
+        The dimension :math:`D`.
+    """
+
+    @contract("eq-ir-lu-mixing", dim=Int(low=1))
+    def __init__(self, dim):
+        super().__init__()
+        rotation = torch.linalg.qr(torch.randn(dim, dim))[0]
+        perm, lower, upper = torch.linalg.lu(rotation)
+        diagonal = torch.diagonal(upper)
+        self.register_buffer("perm", perm)
+        self.register_buffer("sign", torch.sign(diagonal))
+        self.lower = nn.Parameter(torch.tril(lower, -1))
+        self.upper = nn.Parameter(torch.triu(upper, 1))
+        self.log_scale = nn.Parameter(torch.log(diagonal.abs()))
+
+    def _sizes(self):
+        return {"D": len(self.log_scale), "dtype": self.log_scale.dtype}
+
+    def weight(self):
+        """The matrix :math:`W` (D, D), assembled from its factors."""
+        eye = torch.eye(len(self.log_scale), dtype=self.log_scale.dtype)
+        lower = torch.tril(self.lower, -1) + eye
+        upper = torch.triu(self.upper, 1) + torch.diag(
+            self.sign * torch.exp(self.log_scale)
+        )
+        return self.perm @ lower @ upper
+
+    @contract(
+        "eq-ir-lu-mixing", x=Tensor("N", "D"), bind=lambda self: self._sizes()
+    )
+    def forward(self, x):
+        """``(x W^T, log|det W|)`` per row of ``x`` (n, d)."""
+        return x @ self.weight().T, self.log_scale.sum().expand(len(x))
+
+    @contract(y=Tensor("N", "D"), bind=lambda self: self._sizes())
+    def inverse(self, y):
+        """``x = W^{-1} y`` per row of ``y`` (n, d), by a linear solve."""
+        return torch.linalg.solve(self.weight(), y.T).T
+
+
+class _Estimator(Choice):
+    """One of the named log-det estimators, or a function ``(block, z) -> (y, logdet)``."""
+
+    def check(self, name, value, dims, arguments):
+        if callable(value):
+            return value
+        return super().check(name, value, dims, arguments)
+
+    def describe(self) -> str:
+        return super().describe() + ", or a function (block, z) -> (y, logdet)"
+
+
 class IResNetFlow(_Flow):
     """A stack of invertible residual blocks on a standard Gaussian base.
 
@@ -115,9 +192,11 @@ class IResNetFlow(_Flow):
         The spectral-norm bound of every linear layer.
     layers : int, default 3
         Linear layers per residual branch.
-    logdet : str, default "exact"
+    logdet : str or callable, default "exact"
         ``"exact"`` (full Jacobian, small ``dim`` only), ``"series"`` (truncated power
-        series, ``n_terms`` terms) or ``"roulette"`` (unbiased Russian roulette).
+        series, ``n_terms`` terms) or ``"roulette"`` (unbiased Russian roulette); or a
+        function ``estimator(block, z)`` that returns the block's output and the
+        estimate of its log-determinant per row.
     n_terms : int, default 5
     actnorm : bool, default False
         Put an :class:`ActNorm` before every block.
@@ -138,7 +217,7 @@ class IResNetFlow(_Flow):
         hidden=Int(low=1),
         coeff=COEFF,
         layers=Int(low=1),
-        logdet=Choice("exact", "series", "roulette"),
+        logdet=_Estimator("exact", "series", "roulette"),
         n_terms=Int(low=1),
         actnorm=Flag(),
         n_power_iter=Int(low=1),
@@ -175,6 +254,8 @@ class IResNetFlow(_Flow):
 
     def _block(self, block, z):
         """``(block(z), log|det J_block(z)|)`` with the chosen estimator."""
+        if callable(self.logdet):
+            return self.logdet(block, z)
         if self.logdet == "exact":
             y, jac = block.forward_and_jacobian(z)
             if (
@@ -259,15 +340,37 @@ class _Coupling(nn.Module):
 
 
 class AffineCouplingFlow(_Flow):
-    """A RealNVP-style flow of affine coupling layers with alternating masks: the baseline.
+    """A flow of affine coupling layers with alternating masks: RealNVP, or Glow-like.
 
     Each layer keeps half of the coordinates and scales and shifts the other half by
     functions of the kept half; its Jacobian is triangular, so the log-determinant is
     the sum of the log-scales, exact and cheap.
+
+    Parameters
+    ----------
+    dim : int
+    n_layers : int, default 8
+        Coupling layers.
+    hidden : int, default 64
+        Width of the two hidden layers of every coupling network.
+    actnorm : bool, default False
+        Put an :class:`ActNorm` before every coupling layer.
+    mixing : bool, default False
+        Put a learned :class:`InvertibleLinear` before every coupling layer (after its
+        ActNorm): with ``actnorm=True`` this is a step of Glow (Kingma & Dhariwal,
+        2018), ActNorm, invertible 1 x 1 convolution, affine coupling.
     """
 
-    @contract(dim=Int(low=1), n_layers=Int(low=1), hidden=Int(low=1))
-    def __init__(self, dim, n_layers=8, hidden=64):
+    @contract(
+        dim=Int(low=1),
+        n_layers=Int(low=1),
+        hidden=Int(low=1),
+        actnorm=Flag(),
+        mixing=Flag(),
+    )
+    def __init__(
+        self, dim, n_layers=8, hidden=64, *, actnorm=False, mixing=False
+    ):
         super().__init__()
         self.dim = dim
         masks = [
@@ -275,22 +378,36 @@ class AffineCouplingFlow(_Flow):
             for k in range(n_layers)
         ]
         self.layers = nn.ModuleList(_Coupling(dim, hidden, m) for m in masks)
+        self.norms = nn.ModuleList(
+            ActNorm(dim) if actnorm else nn.Identity() for _ in range(n_layers)
+        )
+        self.mixings = nn.ModuleList(
+            InvertibleLinear(dim) if mixing else nn.Identity()
+            for _ in range(n_layers)
+        )
+
+    def _steps(self):
+        return zip(self.norms, self.mixings, self.layers, strict=True)
 
     @contract(x=Tensor("N", "D"), bind=_sizes)
     def forward_and_logdet(self, x):
         """``(z, log|det J_f(x)|)``."""
         total = torch.zeros(len(x), dtype=x.dtype, device=x.device)
-        for layer in self.layers:
-            x, logdet = layer(x)
-            total = total + logdet
+        for norm, mixing, layer in self._steps():
+            for module in (norm, mixing, layer):
+                if not isinstance(module, nn.Identity):
+                    x, logdet = module(x)
+                    total = total + logdet
         return x, total
 
     @contract(z=Tensor("N", "D"), bind=_sizes)
     @torch.no_grad()
     def inverse(self, z):
         """``f^{-1}(z)``, exactly, layer by layer in reverse order."""
-        for layer in reversed(self.layers):
-            z = layer.inverse(z)
+        for norm, mixing, layer in reversed(list(self._steps())):
+            for module in (layer, mixing, norm):
+                if not isinstance(module, nn.Identity):
+                    z = module.inverse(z)
         return z
 
 

@@ -11,6 +11,12 @@ disc, the determinant is positive, and
 :math:`\operatorname{tr}(A) = \mathbb{E}[v^\top A v]`, :math:`\mathbb{E}[v v^\top] = I`
 (equation :eq:`eq-ir-hutchinson`), and :math:`v^\top J^k` is computed by :math:`k`
 vector-Jacobian products, so :math:`J` is never formed.
+
+The noise of the estimators: the variance of one Hutchinson sample for a non-symmetric
+:math:`A` (equation :eq:`eq-ir-hutchinson-variance`), the exact variance of the Russian
+roulette for given terms (equation :eq:`eq-ir-roulette-variance`), and the
+roulette-weighted Neumann gradient of Residual Flows, unbiased and in constant memory
+(equation :eq:`eq-ir-neumann-roulette`).
 """
 
 from __future__ import annotations
@@ -255,19 +261,28 @@ def russian_roulette_logdet(
     n_terms=Int(low=1),
     probe=PROBES,
     generator=Instance(torch.Generator, optional=True),
+    v=Tensor(like="x", optional=True),
 )
 def neumann_gradient_surrogate(
-    g, x, n_terms=10, *, probe="gaussian", generator=None
+    g, x, n_terms=10, *, probe="gaussian", generator=None, v=None
 ):
     r"""A scalar per row whose *gradient* estimates that of ``log det(I + J)``; its value is not the log-det.
 
     :math:`\nabla_\theta \log\det(I + J) = \operatorname{tr}\bigl((I + J)^{-1} \partial_\theta J\bigr)`, and
-    :math:`(I + J)^{-1} = \sum_k (-J)^k` (a Neumann series). The surrogate is
-    :math:`w^\top J v` with :math:`w^\top = v^\top \sum_{k < n} (-J)^k` computed without a graph,
-    so memory does not grow with the number of terms. Implements :eq:`eq-ir-neumann`.
+    :math:`(I + J)^{-1} = \sum_{k \ge 0} (-J)^k` (a Neumann series). The surrogate is
+    :math:`w^\top J v` with
+
+    .. math::
+        w^\top = v^\top \sum_{k=0}^{n-1} (-J)^k ,
+
+    :math:`n` = ``n_terms`` terms, computed without a graph, so memory does not grow
+    with the number of terms. The series is *truncated*: the expected gradient misses
+    :math:`\operatorname{tr}\bigl(\sum_{k \ge n} (-J)^k \partial_\theta J\bigr)` and is
+    biased; :func:`roulette_neumann_logdet` reweights it without bias. ``v`` (n, d) is a
+    probe to use instead of a random one. Implements :eq:`eq-ir-neumann`.
     """
     _refuse_expansion(g, x)
-    v = _probe(x, generator, probe)
+    v = _probe(x, generator, probe) if v is None else v
     x = x if x.requires_grad else x.detach().requires_grad_()
     with torch.enable_grad():
         out = g(x)
@@ -331,3 +346,213 @@ def _expand(weights, traces):
 
 
 __all__ += ["roulette_from_traces", "series_from_traces"]
+
+
+# --- the estimators' variance ------------------------------------------------
+
+
+@contract(
+    "eq-ir-hutchinson-variance",
+    A=Tensor(..., "D", "D"),
+    probe=PROBES,
+)
+def hutchinson_variance(A, probe="gaussian"):
+    r"""The variance of one Hutchinson sample :math:`v^\top A v` of :math:`\operatorname{tr}(A)`.
+
+    Parameters
+    ----------
+    A : torch.Tensor
+        Square matrices (..., d, d), symmetric or not (such as :math:`J^k`).
+    probe : str, default "gaussian"
+        ``"gaussian"`` (:math:`v \sim \mathcal{N}(0, I)`) or ``"rademacher"``
+        (independent signs :math:`\pm 1`).
+
+    Returns
+    -------
+    torch.Tensor
+        The variance (...,). Only the symmetric part :math:`S = (A + A^\top)/2` enters,
+        since :math:`v^\top A v = v^\top S v`:
+
+        .. math::
+            \begin{aligned}
+            \operatorname{Var}_{\mathcal{N}}(v^\top A v)
+            &= \lVert A \rVert_F^2 + \operatorname{tr}(A^2) \\
+            &= 2 \lVert S \rVert_F^2, \\
+            \operatorname{Var}_{\pm 1}(v^\top A v)
+            &= 2 \lVert S \rVert_F^2 \\
+            &\quad - 2 \sum_i a_{ii}^2.
+            \end{aligned}
+
+    Implements :eq:`eq-ir-hutchinson-variance`.
+    """
+    _refuse_nan("A", A)
+    S = (A + A.transpose(-1, -2)) / 2
+    variance = 2 * (S**2).sum(dim=(-2, -1))
+    if probe == "rademacher":
+        variance = variance - 2 * (A.diagonal(dim1=-2, dim2=-1) ** 2).sum(
+            dim=-1
+        )
+    return variance
+
+
+def _refuse_nan(name, t):
+    """A ValueError naming ``name`` where ``t`` holds NaN or inf."""
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} must be finite, got a tensor with NaN or inf")
+
+
+def _survival(n_terms, p, exact_terms, dtype):
+    r""":math:`P(n \ge k)` for :math:`k = 1, \dots, K`: 1 up to ``exact_terms``, then geometric."""
+    k = torch.arange(1, n_terms + 1, dtype=dtype)
+    return (1 - p) ** torch.clamp(k - exact_terms, min=0)
+
+
+@contract(
+    "eq-ir-roulette-variance",
+    deltas=Tensor("K", ...),
+    p=Real(low=0, high=1, low_open=True, high_open=True),
+    exact_terms=Int(low=0),
+)
+def roulette_variance(deltas, *, p=0.5, exact_terms=2):
+    r"""The exact variance of the Russian-roulette estimate of :math:`\sum_{k \le K} \Delta_k`.
+
+    The estimate is :math:`Z = \sum_{k=1}^{n} \Delta_k / q_k` with :math:`n =` ``exact_terms``
+    :math:`+ N`, :math:`N \sim \mathrm{Geometric}(p)` on {0, 1, ...} and
+    :math:`q_k = P(n \ge k) = (1 - p)^{\max(0,\, k - m)}`, :math:`m =` ``exact_terms``
+    (:func:`roulette_from_traces` with fixed, exact terms). Terms past :math:`K` are taken as
+    zero. With the tails :math:`T_k = \sum_{j \ge k} \Delta_j`,
+
+    .. math::
+        \operatorname{Var}(Z) = \sum_{j,k} \Delta_j \Delta_k
+        \Bigl(\frac{1}{q_{\min(j,k)}} - 1\Bigr)
+        = p \sum_{k > m} \frac{T_k^2}{(1 - p)^{k - m}}.
+
+    For the whole series with :math:`\lvert T_k \rvert \sim \rho^k / k` the sum is finite
+    when :math:`\rho^2 < 1 - p` and infinite when :math:`\rho^2 > 1 - p`; the truncated
+    sum then grows without bound with :math:`K`.
+
+    Parameters
+    ----------
+    deltas : torch.Tensor
+        The terms :math:`\Delta_1, \dots, \Delta_K` (K, ...), fixed numbers (such as
+        :math:`\frac{(-1)^{k+1}}{k} \operatorname{tr}(J^k)` from exact traces).
+    p : float, default 0.5
+        The stopping probability of the geometric draw.
+    exact_terms : int, default 2
+        The terms always kept.
+
+    Returns
+    -------
+    torch.Tensor
+        The variance, of shape ``deltas.shape[1:]``. Implements :eq:`eq-ir-roulette-variance`.
+    """
+    _refuse_nan("deltas", deltas)
+    tails = deltas.flip(0).cumsum(0).flip(0)  # T_k = sum_{j >= k} Delta_j
+    q = _survival(len(deltas), p, exact_terms, deltas.dtype)
+    step = 1 / q - torch.cat([torch.ones(1, dtype=q.dtype), 1 / q[:-1]])
+    return torch.tensordot(step, tails**2, dims=1)
+
+
+@contract(
+    "eq-ir-neumann-roulette",
+    z=Tensor("N", "D"),
+    p=Real(low=0, high=1, low_open=True, high_open=True),
+    exact_terms=Int(low=1),
+    probe=PROBES,
+    generator=Instance(torch.Generator, optional=True),
+    v=Tensor(like="z", optional=True),
+    n_extra=Int(low=0, optional=True),
+)
+def roulette_neumann_logdet(
+    block,
+    z,
+    *,
+    p=0.5,
+    exact_terms=2,
+    probe="gaussian",
+    generator=None,
+    v=None,
+    n_extra=None,
+):
+    r"""A block's output and a log-det estimate whose value *and* gradient are unbiased, in constant memory.
+
+    One draw :math:`n =` ``exact_terms`` :math:`+ N`, :math:`N \sim \mathrm{Geometric}(p)`,
+    and one probe :math:`v` serve both. The value is the Russian-roulette estimate
+    :math:`\sum_{k=1}^{n} \frac{(-1)^{k+1}}{k} v^\top J^k v / q_k` with
+    :math:`q_k = P(n \ge k)`. The gradient is that of the surrogate
+    :math:`w^\top J v`, where :math:`w^\top` is computed without a graph,
+
+    .. math::
+        w^\top = \sum_{k=0}^{n-1} \frac{(-1)^k}{q_{k+1}}\, v^\top J^k ,
+
+    whose expectation over :math:`n` and :math:`v` is
+    :math:`\operatorname{tr}\bigl((I + J)^{-1} \partial J\bigr) = \partial \log\det(I + J)`.
+    Residual Flows sum :math:`k = 0, \dots, n` with the weights :math:`1 / q_k`; this
+    index-shifted form is equally unbiased, pairs each gradient term with the value term
+    it differentiates, and needs :math:`v^\top J^k` only up to :math:`k = n - 1`.
+    The returned log-det is ``value.detach() + surrogate - surrogate.detach()``: its forward
+    value is the roulette estimate, its gradient (with respect to the parameters of
+    ``block.g`` and to ``z``) is the roulette-weighted Neumann series. It costs
+    :math:`n + 1` vector-Jacobian products, one of them kept for the backward pass.
+    Implements :eq:`eq-ir-neumann-roulette`.
+
+    Parameters
+    ----------
+    block : torch.nn.Module
+        An invertible residual block with branch ``block.g``, Lip < 1.
+    z : torch.Tensor
+        The block's input (n, d).
+    p : float, default 0.5
+        The stopping probability of the geometric draw.
+    exact_terms : int, default 2
+        The terms always kept (at least 1).
+    probe : str, default "gaussian"
+        ``"gaussian"`` or ``"rademacher"``.
+    generator : torch.Generator, optional
+        The source of the draw and of the probe.
+    v : torch.Tensor, optional
+        A probe (n, d) to use instead of a random one.
+    n_extra : int, optional
+        A value of :math:`N` to use instead of a random one.
+
+    Returns
+    -------
+    tuple
+        ``(block output (n, d), log-det estimate (n,))``; pass
+        ``lambda block, z: roulette_neumann_logdet(block, z, generator=g)`` as
+        ``IResNetFlow(logdet=...)``.
+    """
+    g = getattr(block, "g", None)
+    if not callable(g):
+        raise TypeError(
+            f"block must have a callable branch g, got {type(block).__name__}"
+        )
+    _refuse_nan("z", z)
+    _refuse_expansion(g, z)
+    if n_extra is None:
+        u = torch.rand(1, generator=generator, dtype=torch.float64).item()
+        n_extra = int(math.log(u) // math.log(1 - p))  # P(N >= j) = (1 - p)^j
+    n = exact_terms + n_extra
+    q = _survival(n, p, exact_terms, torch.float64).tolist()
+    v = _probe(z, generator, probe) if v is None else v
+    x = z if z.requires_grad else z.detach().requires_grad_()
+    with torch.enable_grad():
+        out = g(x)
+        w, acc, value = v, v / q[0], 0.0
+        for k in range(1, n + 1):
+            w = torch.autograd.grad(out, x, w, retain_graph=True)[0].detach()
+            value = value + (-1) ** (k + 1) / k * (w * v).sum(dim=1) / q[k - 1]
+            if k < n:
+                acc = acc + (-1) ** k * w / q[k]
+        surrogate = (
+            torch.autograd.grad(out, x, acc, create_graph=True)[0] * v
+        ).sum(dim=1)
+    logdet = value.detach() + surrogate - surrogate.detach()
+    return x + out, logdet
+
+
+__all__ += [
+    "hutchinson_variance",
+    "roulette_neumann_logdet",
+    "roulette_variance",
+]

@@ -17,12 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnbook.contract import Flag, Int, Real, Tensor, contract
+from nnbook.contract import Flag, Instance, Int, Real, Tensor, contract
 
 __all__ = [
     "SpectralNormConv2d",
     "SpectralNormLinear",
     "check_coeff",
+    "converge_spectral_norms",
+    "exact_spectral_norm",
     "power_iteration",
 ]
 
@@ -109,7 +111,16 @@ class SpectralNormLinear(_SpectralNorm):
         self.register_buffer("u", F.normalize(torch.randn(out_features), dim=0))
 
     def sigma(self):
-        """The power-iteration estimate of the weight's largest singular value."""
+        r"""The power-iteration estimate of the weight's largest singular value.
+
+        In training mode the stored vector :math:`u` first takes ``n_power_iter`` steps
+        of power iteration; then, as in :eq:`eq-ir-spectral`,
+
+        .. math::
+
+            v = \frac{W^\top u}{\lVert W^\top u \rVert}, \qquad
+            \hat\sigma = u^\top W v = \lVert W^\top u \rVert \le \sigma_1(W).
+        """
         with torch.no_grad():
             if self.training:
                 _, u, _ = power_iteration(
@@ -224,3 +235,131 @@ class SpectralNormConv2d(_SpectralNorm):
         return F.conv2d(
             x, self.normalized_weight(), self.bias, padding=self.padding
         )
+
+
+def _spectral_layers(module):
+    """The spectrally normalized layers inside ``module``, in the order of ``module.modules()``."""
+    return [m for m in module.modules() if isinstance(m, _SpectralNorm)]
+
+
+def _conv_power_iteration(layer, weight, tol, max_iter):
+    """``(sigma, u)``: power iteration on the convolution with ``weight`` until ``sigma`` settles.
+
+    Starts from the layer's stored vector ``u``; stops when the estimate changes by less
+    than ``tol`` relative to itself. Raises a ``RuntimeError`` after ``max_iter`` steps.
+    """
+    out_shape = (1, weight.shape[0], *layer.input_size)
+    in_shape = (1, weight.shape[1], *layer.input_size)
+    u = layer.u.reshape(out_shape)
+    previous = None
+    for _ in range(max_iter):
+        v = F.conv_transpose2d(u, weight, padding=layer.padding)
+        v = F.normalize(v.flatten(), dim=0).reshape(in_shape)
+        w = F.conv2d(v, weight, padding=layer.padding)
+        sigma = w.flatten().norm()
+        u = (w.flatten() / sigma).reshape(out_shape)
+        if previous is not None and abs(sigma - previous) <= tol * sigma:
+            return sigma, u.flatten()
+        previous = sigma
+    raise RuntimeError(
+        f"power iteration did not settle to tol = {tol:.1e} in {max_iter} steps"
+    )
+
+
+@contract(
+    layer=Instance(_SpectralNorm),
+    normalized=Flag(),
+    tol=Real(low=0, low_open=True),
+    max_iter=Int(low=1),
+)
+@torch.no_grad()
+def exact_spectral_norm(layer, *, normalized=True, tol=1e-13, max_iter=100000):
+    r"""The largest singular value of a spectrally normalized layer, computed to convergence.
+
+    Parameters
+    ----------
+    layer : torch.nn.Module
+        A :class:`SpectralNormLinear` or :class:`SpectralNormConv2d`.
+    normalized : bool, default True
+        Measure the weight the layer uses, :math:`W / \max(1, \hat\sigma / c)` with its
+        current estimate :math:`\hat\sigma` (left as it is), or else the raw weight.
+    tol, max_iter : float, int
+        For a convolution only: power iteration on the operator stops when its estimate
+        changes by less than ``tol`` relative to itself.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar: :math:`\sigma_1`, by the SVD of the weight matrix (dense layer), or by
+        power iteration on the convolution run to convergence.
+
+    Notes
+    -----
+    .. math:: \sigma_1(W) = \max_{\lVert v \rVert = 1} \lVert W v \rVert .
+
+    The layer's own estimate :math:`\hat\sigma` lags behind the weights during training
+    (one power-iteration step per update), so the normalized weight's :math:`\sigma_1`
+    can exceed :math:`c`; this function measures by how much.
+    """
+    if normalized:
+        was_training = layer.training
+        layer.eval()  # measuring must not move the layer's estimate
+        try:
+            weight = layer.normalized_weight()
+        finally:
+            layer.train(was_training)
+    else:
+        weight = layer.weight
+    if isinstance(layer, SpectralNormLinear):
+        return torch.linalg.matrix_norm(weight, 2)
+    return _conv_power_iteration(layer, weight, tol, max_iter)[0]
+
+
+@contract(
+    module=Instance(nn.Module),
+    tol=Real(low=0, low_open=True),
+    max_iter=Int(low=1),
+)
+@torch.no_grad()
+def converge_spectral_norms(module, *, tol=1e-13, max_iter=100000):
+    r"""Bring every spectrally normalized layer's estimate :math:`\hat\sigma` to the exact :math:`\sigma_1`.
+
+    After training, a layer's estimate comes from one power-iteration step per update
+    and lags behind the weights, so its normalized weight can have :math:`\sigma_1 > c`.
+    This sets the estimate to the largest singular value of the raw weight: through the
+    SVD for a dense layer (the stored vector ``u`` becomes the top left singular
+    vector), by power iteration on the operator until the estimate changes by less than
+    ``tol`` relative to itself for a convolution. Afterwards, in eval mode, every
+    normalized weight satisfies
+
+    .. math:: \sigma_1\bigl(W / \max(1, \hat\sigma / c)\bigr) \le c
+
+    to rounding (to ``tol`` for a convolution), and the products of the ``c`` are
+    valid Lipschitz bounds again.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Any module; its spectrally normalized layers are found among its submodules.
+    tol : float, default 1e-13
+    max_iter : int, default 100000
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (n_layers,): the raw weights' :math:`\sigma_1`, one per layer, in the order
+        of ``module.modules()``.
+    """
+    sigmas = []
+    for layer in _spectral_layers(module):
+        if isinstance(layer, SpectralNormLinear):
+            U, S, _ = torch.linalg.svd(layer.weight, full_matrices=False)
+            layer.u.copy_(U[:, 0])
+            sigmas.append(S[0])
+        else:
+            sigma, u = _conv_power_iteration(layer, layer.weight, tol, max_iter)
+            layer.u.copy_(u)
+            sigmas.append(sigma)
+    if not sigmas:
+        return torch.zeros(0)
+    return torch.stack(sigmas)

@@ -9,30 +9,22 @@ data that the notebook computed; none of them trains or evaluates a model, excep
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from nnbook.invertible import _toy as toy
+from nnbook.plot._checks import mapping as _mapping
 
 __all__ = [
     "draw_activation_and_slope",
     "draw_banach_errors",
     "draw_fixed_point_residuals",
+    "draw_learning_curves",
     "draw_toy_densities",
     "draw_training_histories",
 ]
-
-
-def _mapping(name, value):
-    """Check that ``value`` is a non-empty mapping and return it."""
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
-    if not value:
-        raise ValueError(
-            f"{name} must hold at least one entry, got an empty dict"
-        )
-    return value
 
 
 def _length(name, value):
@@ -280,46 +272,49 @@ def draw_fixed_point_residuals(curves):
 
 
 def draw_toy_densities(result, *, n_samples=1000):
-    """The 2-D density experiment as a 2 x 3 grid: densities above, samples below.
+    """The 2-D density experiment as a grid of 2 rows: densities above, samples below.
 
-    The upper row shows the true density and the two flows' densities on one colour
-    scale; the lower row shows samples of each flow, drawn through its inverse, under
-    its density. The panels are those of :func:`nnbook.invertible.plot_toy_row`,
-    restacked to fit the text column.
+    The upper row shows the true density and each flow's density on one colour scale;
+    the lower row shows samples of each flow, drawn through its inverse, under its
+    density. The panels are those of :func:`nnbook.invertible.plot_toy_row`, restacked
+    to fit the text column.
 
     Parameters
     ----------
-    result : nnbook.invertible.ToyResult
+    result : nnbook.invertible.ToyResult or nnbook.invertible.FlowComparison
         The trained flows and the name of the data set, from
-        :func:`nnbook.invertible.run_toy`.
+        :func:`nnbook.invertible.run_toy` or :func:`nnbook.invertible.compare_flows`.
     n_samples : int, default 1000
         Samples drawn from each flow.
 
     Returns
     -------
     matplotlib Figure
-        With six Axes; the lower-left one is switched off and holds a note: the name of
-        the data set, and that the samples are drawn through the flows' inverses.
+        With 2 (1 + m) Axes for m flows; the lower-left one is switched off and holds a
+        note: the name of the data set, and that the samples are drawn through the
+        flows' inverses.
 
     Raises
     ------
     TypeError
-        If ``result`` is not a ``ToyResult`` or ``n_samples`` is not an int.
+        If ``result`` is not a ``ToyResult`` or ``FlowComparison``, or ``n_samples`` is
+        not an int.
     ValueError
-        If the data set has no plot limits, ``result`` does not hold two flows, or
-        ``n_samples`` is below 1.
+        If the data set has no plot limits, ``result`` holds fewer than two or more
+        than four flows, or ``n_samples`` is below 1.
     """
-    if not isinstance(result, toy.ToyResult):
+    if not isinstance(result, toy.ToyResult | toy.FlowComparison):
         raise TypeError(
-            f"result must be a ToyResult from run_toy, got {type(result).__name__}"
+            "result must be a ToyResult from run_toy or a FlowComparison, "
+            f"got {type(result).__name__}"
         )
     if result.name not in toy.PLOT_LIMITS:
         raise ValueError(
             f"result.name must be one of {sorted(toy.PLOT_LIMITS)}, got {result.name!r}"
         )
-    if len(result.flows) != 2:
+    if not 2 <= len(result.flows) <= 4:
         raise ValueError(
-            f"result.flows must hold two flows, got {len(result.flows)}"
+            f"result.flows must hold 2 to 4 flows, got {len(result.flows)}"
         )
     if isinstance(n_samples, bool) or not isinstance(n_samples, int):
         raise TypeError(
@@ -327,13 +322,14 @@ def draw_toy_densities(result, *, n_samples=1000):
         )
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, got {n_samples}")
-    fig, grid = plt.subplots(2, 3, figsize=(7, 5.2))
-    panels = [grid[0, 0], grid[0, 1], grid[0, 2], grid[1, 1], grid[1, 2]]
+    m = len(result.flows)
+    fig, grid = plt.subplots(2, 1 + m, figsize=(2.05 * (1 + m), 4.6))
+    panels = [*grid[0], *grid[1, 1:]]
     toy.plot_toy_row(panels, result, n_samples=n_samples)
-    titles = ["true density", *(f"{label} density" for label in result.flows)]
+    titles = ["true density", *(f"{label}" for label in result.flows)]
     titles += [f"{label} samples" for label in result.flows]
     for ax, text in zip(panels, titles, strict=True):
-        ax.set_title(text)
+        ax.set_title(text, fontsize=9)
     note = grid[
         1, 0
     ]  # the free place names the data set and says how samples are drawn
@@ -350,10 +346,73 @@ def draw_toy_densities(result, *, n_samples=1000):
     note.text(
         0.5,
         0.38,
-        "samples are drawn\nthrough each\nflow's inverse",
+        "densities above;\nsamples below,\ndrawn through each\nflow's inverse",
         ha="center",
         va="center",
         transform=note.transAxes,
     )
     fig.tight_layout(h_pad=1.5)
+    return fig
+
+
+def draw_learning_curves(result, ax=None):
+    """The gap to the entropy against training steps, per flow: mean over seeds, and its range.
+
+    Each point is a flow's training loss averaged over a window of steps
+    (``result.window``) minus the entropy; the batches are fresh from the true density,
+    so it estimates the gap of the model at that point of training. The line is the
+    mean over the seeds, the band spans their minimum and maximum. A dashed grey line
+    marks the gap of the best single Gaussian (``result.baseline``, mean over the
+    seeds), where the flows roughly start. A curve that still falls at its right end
+    has not converged.
+
+    Parameters
+    ----------
+    result : nnbook.invertible.FlowComparison
+        From :func:`nnbook.invertible.compare_flows`.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when left out.
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Raises
+    ------
+    TypeError
+        If ``result`` is not a ``FlowComparison``.
+    """
+    if not isinstance(result, toy.FlowComparison):
+        raise TypeError(
+            f"result must be a FlowComparison, got {type(result).__name__}"
+        )
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.4))
+    else:
+        fig = ax.figure
+    for label, curves in result.curves.items():
+        gaps = curves - result.entropy
+        steps = result.window * (np.arange(gaps.shape[1]) + 1)
+        (line,) = ax.plot(steps, gaps.mean(axis=0), label=label)
+        ax.fill_between(
+            steps,
+            gaps.min(axis=0),
+            gaps.max(axis=0),
+            alpha=0.2,
+            color=line.get_color(),
+        )
+    ax.axhline(
+        float(np.mean(result.baseline)),
+        color="grey",
+        linestyle="--",
+        linewidth=1,
+        label="single Gaussian",
+    )
+    ax.set(
+        xlabel="training step",
+        ylabel="NLL minus entropy (nats)",
+        title=f"{result.name}: {len(result.seeds)} seeds, mean and range",
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
     return fig
