@@ -6,7 +6,38 @@ import torch
 
 from nnbook.contract import Int, contract
 
-__all__ = ["weight_and_foot"]
+__all__ = ["weight_and_foot", "weight_and_foot_parameters"]
+
+#: (means, standard deviations) of (weight in kg, foot length in cm), per class
+_CLASSES = (((62.0, 24.0), (9.0, 1.1)), ((78.0, 26.5), (11.0, 1.3)))
+_CORRELATION = 0.5
+
+
+def _covariance(sd):
+    return torch.tensor(
+        [
+            [sd[0] ** 2, _CORRELATION * sd[0] * sd[1]],
+            [_CORRELATION * sd[0] * sd[1], sd[1] ** 2],
+        ],
+        dtype=torch.float64,
+    )
+
+
+def weight_and_foot_parameters():
+    """The true class parameters that :func:`weight_and_foot` draws from.
+
+    Returns
+    -------
+    means : torch.Tensor
+        Shape (2, 2), float64: the mean weight and foot length of each class.
+    covs : torch.Tensor
+        Shape (2, 2, 2), float64: each class's covariance matrix.
+    priors : torch.Tensor
+        Shape (2,), float64: both classes are drawn equally often, (0.5, 0.5).
+    """
+    means = torch.tensor([mean for mean, _ in _CLASSES], dtype=torch.float64)
+    covs = torch.stack([_covariance(sd) for _, sd in _CLASSES])
+    return means, covs, torch.full((2,), 0.5, dtype=torch.float64)
 
 
 @contract(n_per_class=Int(low=1), seed=Int(low=0))
@@ -23,6 +54,8 @@ def weight_and_foot(n_per_class=200, *, seed=0):
     1 men    mean 78, sd 11   mean 26.5, sd 1.3    0.5
     =======  ===============  ===================  ===========
 
+    :func:`weight_and_foot_parameters` returns these parameters as tensors.
+
     Returns
     -------
     X : Tensor of shape (2 n_per_class, 2), float64
@@ -31,14 +64,8 @@ def weight_and_foot(n_per_class=200, *, seed=0):
     """
     g = torch.Generator().manual_seed(seed)
     parts = []
-    for mean, sd in (((62.0, 24.0), (9.0, 1.1)), ((78.0, 26.5), (11.0, 1.3))):
-        cov = torch.tensor(
-            [
-                [sd[0] ** 2, 0.5 * sd[0] * sd[1]],
-                [0.5 * sd[0] * sd[1], sd[1] ** 2],
-            ],
-            dtype=torch.float64,
-        )
+    for mean, sd in _CLASSES:
+        cov = _covariance(sd)
         z = torch.randn(n_per_class, 2, generator=g, dtype=torch.float64)
         parts.append(
             torch.tensor(mean, dtype=torch.float64)

@@ -20,25 +20,42 @@ from nnbook.check import Case, exercise
 from nnbook.exercises._cases import rand, randn
 from nnbook.generative import _discriminative as discriminative
 from nnbook.generative import _gan as gan
+from nnbook.generative import _modes as modes
+from nnbook.generative import _vae as vae
 from nnbook.generative._bayes import GaussianBayes, GaussianNaiveBayes
+from nnbook.generative._bayes_error import bayes_error
+from nnbook.generative._calibration import expected_calibration_error
 from nnbook.generative._discriminative import (
     LogisticRegression,
     SoftmaxRegression,
 )
+from nnbook.generative._em import em_responsibilities
 from nnbook.generative._estimator import Classifier
+from nnbook.generative._learning_curves import paired_difference
+from nnbook.generative._missing import shift_prior
+from nnbook.generative._ood import auroc
 from nnbook.generative._rbm import BernoulliRBM
 
 __all__ = [
+    "auroc_pairwise",
     "bayes_posterior",
+    "calibration_error",
     "cd1_update",
     "cross_val_accuracy",
+    "em_e_step",
+    "gaussian_kl",
     "gaussian_log_likelihood",
     "lda_logistic",
+    "log_evidence_on_grid",
     "logistic_gradient",
     "naive_bayes_fit",
     "optimal_discriminator",
+    "paired_standard_error",
     "parameter_counts",
+    "prior_shift",
     "rbm_hidden_probabilities",
+    "sample_mode_shares",
+    "two_gaussian_bayes_error",
 ]
 
 
@@ -141,6 +158,114 @@ def bayes_posterior(prior, likelihood):
     """Bayes' rule through the book's classifier machinery (``predict_proba``)."""
     values = torch.arange(likelihood.shape[1], dtype=likelihood.dtype)
     return _Table(prior, likelihood).predict_proba(values[:, None]).T
+
+
+# -- three_ways: the Bayes error -------------------------------------------------------
+
+
+def _floor_cases(rng):
+    return [
+        Case(
+            "equal priors, means 0 and 2, sigma 1",
+            (_tensor([0.0, 2.0]), 1.0, _tensor([0.5, 0.5])),
+        ),
+        Case(
+            "unequal priors (0.8, 0.2), sigma 2",
+            (_tensor([1.0, 3.5]), 2.0, _tensor([0.8, 0.2])),
+        ),
+        Case(
+            "class 1 left of class 0, priors (0.3, 0.7)",
+            (_tensor([2.0, -1.0]), 1.5, _tensor([0.3, 0.7])),
+        ),
+        Case(
+            "random means, sigma 0.7, random priors",
+            (randn(rng, 2, scale=2.0), 0.7, _simplex(rng, 2)),
+        ),
+    ]
+
+
+def _phi(x):
+    return 0.5 * torch.special.erfc(-x / math.sqrt(2))
+
+
+def _floor_closed_form(mu, sigma, prior):
+    delta = (mu[1] - mu[0]).abs() / sigma
+    lam = torch.log(prior[1] / prior[0])
+    return prior[1] * _phi(-delta / 2 - lam / delta) + prior[0] * _phi(
+        -delta / 2 + lam / delta
+    )
+
+
+def _floor_priors_forgotten(mu, sigma, prior):
+    return _phi(-(mu[1] - mu[0]).abs() / sigma / 2)
+
+
+def _floor_not_halved(mu, sigma, prior):
+    delta = (mu[1] - mu[0]).abs() / sigma
+    lam = torch.log(prior[1] / prior[0])
+    return prior[1] * _phi(-delta - lam / delta) + prior[0] * _phi(
+        -delta + lam / delta
+    )
+
+
+def _floor_variance(mu, sigma, prior):
+    delta = (mu[1] - mu[0]).abs() / sigma**2
+    lam = torch.log(prior[1] / prior[0])
+    return prior[1] * _phi(-delta / 2 - lam / delta) + prior[0] * _phi(
+        -delta / 2 + lam / delta
+    )
+
+
+def _floor_shift_flipped(mu, sigma, prior):
+    delta = (mu[1] - mu[0]).abs() / sigma
+    lam = torch.log(prior[1] / prior[0])
+    return prior[1] * _phi(-delta / 2 + lam / delta) + prior[0] * _phi(
+        -delta / 2 - lam / delta
+    )
+
+
+def _floor_by_distributions(mu, sigma, prior):
+    """Where pi_0 N(x; mu_0) = pi_1 N(x; mu_1), then the two tails."""
+    x = (mu[0] + mu[1]) / 2 + sigma**2 * torch.log(prior[0] / prior[1]) / (
+        mu[1] - mu[0]
+    )
+    normal = torch.distributions.Normal(mu, sigma)
+    right = 1 - normal.cdf(x)  # the mass of each class beyond the boundary
+    left = normal.cdf(x)
+    if mu[1] > mu[0]:
+        return prior[0] * right[0] + prior[1] * left[1]
+    return prior[0] * left[0] + prior[1] * right[1]
+
+
+@exercise(
+    statement=(
+        "two_gaussian_bayes_error(mu, sigma, prior) returns the Bayes error, a 0-D "
+        "tensor, of two 1-D Gaussian classes with means mu (2,), one shared standard "
+        "deviation sigma (a float) and priors prior (2,)."
+    ),
+    cases=_floor_cases,
+    equation="eq-gd-bayes-error",
+    kind="derive",
+    section="generative_discriminative/three_ways",
+    hint=(
+        "The Bayes rule picks class 1 where pi_1 N(x; mu_1, sigma^2) > pi_0 N(x; mu_0, "
+        "sigma^2): one threshold, shifted from the midpoint by sigma^2 log(pi_0/pi_1) "
+        "/ (mu_1 - mu_0). The error is pi_0 times class 0's mass beyond it plus pi_1 "
+        "times class 1's mass before it (for mu_1 > mu_0). Measure distances in units "
+        "of sigma, and mind which way log(pi_0/pi_1) moves the threshold."
+    ),
+    wrong={
+        "the priors forgotten, Phi(-Delta/2)": _floor_priors_forgotten,
+        "Phi(-Delta) instead of Phi(-Delta/2)": _floor_not_halved,
+        "the distance divided by the variance, not the standard deviation": _floor_variance,
+        "the threshold moved towards the more probable class": _floor_shift_flipped,
+    },
+    alternatives=(_floor_closed_form, _floor_by_distributions),
+)
+def two_gaussian_bayes_error(mu, sigma, prior):
+    """The book's exact Bayes error, :func:`nnbook.generative.bayes_error`, in 1-D."""
+    covs = torch.full((2, 1, 1), float(sigma) ** 2, dtype=mu.dtype)
+    return bayes_error(mu[:, None], covs, prior)
 
 
 # -- bayes_classifiers: naive Bayes and LDA ------------------------------------------
@@ -636,6 +761,407 @@ def cross_val_accuracy(X, y, n_splits, seed):
     return _cv_run(X, y, n_splits, seed)
 
 
+# -- calibration: the expected calibration error ---------------------------------------
+
+
+def _ece_cases(rng):
+    hits = torch.tensor([1] * 6 + [0] * 4)
+    return [
+        Case(
+            "every case announced at 0.9, right 6 times in 10: a gap of 0.3",
+            (torch.full((10,), 0.9, dtype=torch.float64), hits, 10),
+        ),
+        Case(
+            "values on bin edges (0.1, 0.5, 1.0) go to the lower bin",
+            (
+                _tensor([0.1, 0.1, 0.5, 0.5, 0.55, 1.0, 0.0]),
+                torch.tensor([1, 0, 1, 1, 0, 1, 0]),
+                10,
+            ),
+        ),
+        Case(
+            "60 random cases, 5 bins, some bins far fuller than others",
+            (
+                rand(rng, 60) ** 3,
+                (rand(rng, 60) < 0.3).long(),
+                5,
+            ),
+        ),
+        Case(
+            "200 random cases, over- and underconfident bins, 10 bins",
+            (rand(rng, 200), (rand(rng, 200) < 0.5).long(), 10),
+        ),
+    ]
+
+
+def _ece_parts(p, y, n_bins, *, right_edge=False):
+    """Count, mean announcement and frequency of every bin, empty ones included."""
+    edges = torch.linspace(0, 1, n_bins + 1, dtype=p.dtype)
+    bins = torch.searchsorted(edges[1:-1], p, right=right_edge)
+    count = torch.bincount(bins, minlength=n_bins).to(p.dtype)
+    conf = torch.zeros(n_bins, dtype=p.dtype).index_add_(0, bins, p)
+    freq = torch.zeros(n_bins, dtype=p.dtype).index_add_(0, bins, y.to(p.dtype))
+    safe = count.clamp(min=1)
+    return count, conf / safe, freq / safe
+
+
+def _ece_unweighted(p, y, n_bins):
+    count, conf, freq = _ece_parts(p, y, n_bins)
+    full = count > 0
+    return (freq[full] - conf[full]).abs().mean()
+
+
+def _ece_signed(p, y, n_bins):
+    count, conf, freq = _ece_parts(p, y, n_bins)
+    return (count / len(p) * (freq - conf)).sum().abs()
+
+
+def _ece_bin_centres(p, y, n_bins):
+    count, _, freq = _ece_parts(p, y, n_bins)
+    centre = (torch.arange(n_bins, dtype=p.dtype) + 0.5) / n_bins
+    full = count > 0
+    return (count[full] / len(p) * (freq[full] - centre[full]).abs()).sum()
+
+
+def _ece_floor_bins(p, y, n_bins):
+    count, conf, freq = _ece_parts(p, y, n_bins, right_edge=True)
+    return (count / len(p) * (freq - conf).abs()).sum()
+
+
+def _ece_by_loops(p, y, n_bins):
+    total = torch.zeros((), dtype=p.dtype)
+    for b in range(n_bins):
+        low, high = b / n_bins, (b + 1) / n_bins
+        inside = (p > low) & (p <= high) if b else (p <= high)
+        if inside.any():
+            gap = y[inside].to(p.dtype).mean() - p[inside].mean()
+            total = total + inside.sum() / len(p) * gap.abs()
+    return total
+
+
+@exercise(
+    statement=(
+        "calibration_error(p, y, n_bins) takes the announced probabilities p of "
+        "the event y = 1, shape (n,), the outcomes y (0 or 1), shape (n,), and "
+        "a number of equal-width bins on [0, 1]; a value on a bin edge belongs "
+        "to the lower bin. Return the expected calibration error, a 0-D tensor."
+    ),
+    cases=_ece_cases,
+    equation="eq-gd-ece",
+    kind="implement",
+    section="generative_discriminative/calibration",
+    outputs=("ece",),
+    hint=(
+        "Per non-empty bin, compare the mean announced probability with the "
+        "share of y = 1, take the absolute gap, and weight it by the share of "
+        "all n cases that fall in the bin. torch.searchsorted on the inner "
+        "edges puts a value on an edge in the lower bin."
+    ),
+    wrong={
+        "every non-empty bin weighted equally, not by its size": _ece_unweighted,
+        "signed gaps summed, so over- and underconfidence cancel": _ece_signed,
+        "the bin centre used instead of the mean announcement": _ece_bin_centres,
+        "a value on an edge put in the upper bin": _ece_floor_bins,
+    },
+    alternatives=(_ece_by_loops,),
+)
+def calibration_error(p, y, n_bins):
+    """The book's ECE of the probabilities of class 1."""
+    return expected_calibration_error(p, y, n_bins)
+
+
+# -- missing_and_prior: a new class prior ----------------------------------------------
+
+
+def _prior_shift_cases(rng):
+    return [
+        Case(
+            "2 classes, trained on 50/50, used where 10 % are class 0",
+            (
+                _tensor([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]]),
+                _tensor([0.5, 0.5]),
+                _tensor([0.1, 0.9]),
+            ),
+        ),
+        Case(
+            "3 classes, an unbalanced training prior",
+            (
+                _simplex(rng, 3, 6).T,
+                _tensor([0.6, 0.3, 0.1]),
+                _tensor([0.2, 0.2, 0.6]),
+            ),
+        ),
+        Case(
+            "the same prior before and after: nothing changes",
+            (
+                _simplex(rng, 4, 5).T,
+                _tensor([0.1, 0.2, 0.3, 0.4]),
+                _tensor([0.1, 0.2, 0.3, 0.4]),
+            ),
+        ),
+        Case(
+            "a certain posterior (a 0 in the row) stays certain",
+            (
+                _tensor([[1.0, 0.0], [0.3, 0.7]]),
+                _tensor([0.7, 0.3]),
+                _tensor([0.2, 0.8]),
+            ),
+        ),
+    ]
+
+
+def _ratio_inverted(proba, prior, new_prior):
+    weighted = proba * prior / new_prior
+    return weighted / weighted.sum(dim=1, keepdim=True)
+
+
+def _old_prior_not_divided(proba, prior, new_prior):
+    weighted = proba * new_prior
+    return weighted / weighted.sum(dim=1, keepdim=True)
+
+
+def _not_renormalised(proba, prior, new_prior):
+    return proba * new_prior / prior
+
+
+def _prior_shift_by_bayes(proba, prior, new_prior):
+    likelihood = proba / prior  # p(x | y) / p(x): the prior taken out
+    joint = likelihood * new_prior  # the new prior put in
+    return joint / joint.sum(dim=1, keepdim=True)
+
+
+@exercise(
+    statement=(
+        "prior_shift(proba, prior, new_prior) takes posteriors p(y = k | x) of shape "
+        "(n, K) from a classifier trained where the classes had the prior given by "
+        "prior (K,), and returns the posteriors of shape (n, K) for data whose "
+        "prior is new_prior (K,) and whose p(x | y) is unchanged."
+    ),
+    cases=_prior_shift_cases,
+    equation="eq-gd-prior-shift",
+    kind="implement",
+    section="generative_discriminative/missing_and_prior",
+    outputs=("new_proba",),
+    hint=(
+        "Undo the old prior, put in the new one, and renormalise: p(y | x) / p(y) "
+        "is p(x | y) / p(x), which the change of prior leaves alone. With a uniform "
+        "training prior, forgetting to divide by it goes unnoticed; the second case "
+        "has an unbalanced one."
+    ),
+    wrong={
+        "the ratio upside down: old prior over new": _ratio_inverted,
+        "multiplied by the new prior without dividing by the old": _old_prior_not_divided,
+        "not renormalised: rows no longer sum to 1": _not_renormalised,
+    },
+    alternatives=(_prior_shift_by_bayes,),
+)
+def prior_shift(proba, prior, new_prior):
+    """The book's :func:`~nnbook.generative.shift_prior`, in probabilities."""
+    return shift_prior(proba.log(), prior, new_prior).exp()
+
+
+# -- semi_supervised: the E-step of semi-supervised EM ---------------------------------
+
+
+def _e_step_cases(rng):
+    return [
+        Case(
+            "5 points, 3 classes: points 1 and 3 labelled, the others not",
+            (randn(rng, 5, 3), torch.tensor([-1, 2, -1, 0, -1])),
+        ),
+        Case(
+            "no labels at all: the posterior of a Gaussian mixture",
+            (randn(rng, 4, 2), torch.tensor([-1, -1, -1, -1])),
+        ),
+        Case(
+            "log-densities near -800, as in 64 dimensions: exp() underflows to 0",
+            (
+                randn(rng, 3, 4) - 800.0,
+                torch.tensor([-1, 1, -1]),
+            ),
+        ),
+        Case(
+            "a labelled point that the model finds unlikely in its own class",
+            (
+                torch.tensor([[0.0, -30.0], [-1.0, -2.0]], dtype=torch.float64),
+                torch.tensor([1, -1]),
+            ),
+        ),
+    ]
+
+
+def _labels_ignored(log_joint, y):
+    return torch.softmax(log_joint, dim=1)
+
+
+def _exp_normalised(log_joint, y):
+    joint = log_joint.exp()
+    posterior = joint / joint.sum(
+        dim=1, keepdim=True
+    )  # 0 / 0 where exp underflows
+    one_hot = torch.nn.functional.one_hot(y.clamp(min=0), log_joint.shape[1])
+    return torch.where(y[:, None] >= 0, one_hot.to(log_joint.dtype), posterior)
+
+
+def _normalised_over_points(log_joint, y):
+    posterior = torch.softmax(log_joint, dim=0)
+    one_hot = torch.nn.functional.one_hot(y.clamp(min=0), log_joint.shape[1])
+    return torch.where(y[:, None] >= 0, one_hot.to(log_joint.dtype), posterior)
+
+
+def _labels_as_prior(log_joint, y):
+    """The labelled rows get the posterior too, only with their class boosted."""
+    one_hot = torch.nn.functional.one_hot(y.clamp(min=0), log_joint.shape[1])
+    boost = torch.where(y[:, None] >= 0, one_hot.to(log_joint.dtype), 0.0)
+    return torch.softmax(log_joint + boost, dim=1)
+
+
+def _e_step_by_rows(log_joint, y):
+    rows = []
+    for scores, label in zip(log_joint, y.tolist(), strict=True):
+        if label >= 0:
+            row = torch.zeros_like(scores)
+            row[label] = 1.0
+        else:
+            row = (scores - torch.logsumexp(scores, dim=0)).exp()
+        rows.append(row)
+    return torch.stack(rows)
+
+
+@exercise(
+    statement=(
+        "em_e_step(log_joint, y) takes log_joint[i, k] = log p(x_i, y = k) of shape "
+        "(n, K) under the current parameters and labels y (n,), in 0..K-1 or -1 for an "
+        "unlabelled point, and returns the responsibilities r (n, K): the one-hot "
+        "vector of its label for a labelled point, the posterior p(y = k | x_i) for an "
+        "unlabelled one. Every row sums to 1."
+    ),
+    cases=_e_step_cases,
+    equation="eq-gd-em-estep",
+    kind="implement",
+    section="generative_discriminative/semi_supervised",
+    outputs=("responsibilities",),
+    hint=(
+        "A labelled point keeps its label, whatever the model thinks of it. For an "
+        "unlabelled one, Bayes' rule normalises p(x_i, y = k) over the classes k, the "
+        "second axis. The joint log-densities can be -800: subtract each row's "
+        "largest value before exp (or use torch.softmax / logsumexp), or every exp "
+        "is 0 and the posterior 0 / 0."
+    ),
+    wrong={
+        "the labels ignored: every row gets the posterior": _labels_ignored,
+        "exp, then normalised: 0 / 0 when the log-densities are very negative": (
+            _exp_normalised
+        ),
+        "normalised over the points instead of over the classes": (
+            _normalised_over_points
+        ),
+        "a label added to the scores instead of replacing the posterior": (
+            _labels_as_prior
+        ),
+    },
+    alternatives=(_e_step_by_rows,),
+)
+def em_e_step(log_joint, y):
+    """The book's E-step, :func:`nnbook.generative.em_responsibilities`."""
+    return em_responsibilities(log_joint, y)
+
+
+# -- out_of_distribution: AUROC as a pairwise probability ------------------------------
+
+
+def _auroc_cases(rng):
+    return [
+        Case(
+            "3 against 2, no ties",
+            (_tensor([0.9, 0.4, 0.7]), _tensor([0.5, 0.1])),
+        ),
+        Case(
+            "scores on a coarse grid: many ties between the sets",
+            (
+                randn(rng, 12).round() + 0.0,
+                randn(rng, 7).round() + 0.0,
+            ),  # no -0
+        ),
+        Case(
+            "the out-of-distribution scores are all higher: AUROC 0",
+            (_tensor([-3.0, -2.0, -1.0]), _tensor([1.0, 2.0])),
+        ),
+        Case(
+            "log densities, some of them -inf",
+            (
+                randn(rng, 9, scale=10.0),
+                torch.cat(
+                    [randn(rng, 4, scale=10.0), torch.full((2,), -math.inf)]
+                ),
+            ),
+        ),
+    ]
+
+
+def _ties_lost(scores_in, scores_out):
+    return (scores_in[:, None] > scores_out[None, :]).double().mean()
+
+
+def _ties_won(scores_in, scores_out):
+    return (scores_in[:, None] >= scores_out[None, :]).double().mean()
+
+
+def _roles_swapped(scores_in, scores_out):
+    return (scores_out[:, None] > scores_in[None, :]).double().mean() + 0.5 * (
+        scores_out[:, None] == scores_in[None, :]
+    ).double().mean()
+
+
+def _auroc_by_loops(scores_in, scores_out):
+    wins = 0.0
+    for s in scores_in.tolist():
+        for t in scores_out.tolist():
+            wins += 1.0 if s > t else 0.5 if s == t else 0.0
+    return torch.tensor(
+        wins / (len(scores_in) * len(scores_out)), dtype=torch.float64
+    )
+
+
+def _auroc_by_ranks(scores_in, scores_out):
+    """Mann-Whitney: the rank sum of the in-distribution scores, ties given mean ranks."""
+    scores = torch.cat([scores_in, scores_out])
+    below = (scores[:, None] > scores[None, :]).double().sum(dim=1)
+    tied = (scores[:, None] == scores[None, :]).double().sum(dim=1)
+    ranks = below + (tied + 1) / 2  # 1-based, mean rank among ties
+    n, m = len(scores_in), len(scores_out)
+    return (ranks[:n].sum() - n * (n + 1) / 2) / (n * m)
+
+
+@exercise(
+    statement=(
+        "auroc_pairwise(scores_in, scores_out) takes the scores of n in-distribution "
+        "inputs, shape (n,), and of m out-of-distribution inputs, shape (m,), and "
+        "returns, as a 0-D tensor, the probability that a random in-distribution score "
+        "is higher than a random out-of-distribution one, a tie counting one half."
+    ),
+    cases=_auroc_cases,
+    equation="eq-gd-auroc",
+    kind="implement",
+    section="generative_discriminative/out_of_distribution",
+    outputs=("auroc",),
+    hint=(
+        "Compare every in-distribution score with every out-of-distribution score: "
+        "an (n, m) table of comparisons. A win counts 1, a tie 1/2, a loss 0, and the "
+        "AUROC is the mean of the table. Which way round is a win?"
+    ),
+    wrong={
+        "ties counted as losses (>)": _ties_lost,
+        "ties counted as wins (>=)": _ties_won,
+        "the roles swapped: returns 1 - AUROC": _roles_swapped,
+    },
+    alternatives=(_auroc_by_loops, _auroc_by_ranks),
+)
+def auroc_pairwise(scores_in, scores_out):
+    """The chapter's AUROC, which finds the pairs by binary search."""
+    return auroc(scores_in, scores_out)
+
+
 # -- rbm --------------------------------------------------------------------------------
 
 
@@ -937,6 +1463,315 @@ def optimal_discriminator(p_data, p_g):
     return gan.optimal_discriminator(p_data, p_g)
 
 
+# -- generation: mode shares -----------------------------------------------------------
+
+
+def _modes_cases(rng):
+    square = torch.tensor(
+        [[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]], dtype=torch.float64
+    )
+    # 5 on mode 0, 2 on mode 1, none on mode 2, 1 on mode 3, 2 on bridges, and one
+    # point exactly at the radius (on mode 1)
+    hand = torch.cat(
+        [
+            square[[0, 0, 0, 0, 0, 1, 3]] + 0.1,
+            torch.tensor(
+                [[2.0, 0.0], [2.0, 2.0], [4.0, 0.25]], dtype=torch.float64
+            ),
+        ]
+    )
+    angles = torch.arange(8, dtype=torch.float64) * math.pi / 4
+    ring = 2 * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
+    k = torch.randint(0, 8, (60,), generator=rng)
+    blobs = ring[k] + randn(rng, 60, 2, scale=0.05)
+    bridges = randn(rng, 20, 2, scale=1.2)
+    centres3 = randn(rng, 3, 5, scale=3.0)
+    points3 = centres3[torch.arange(30) % 3] + randn(rng, 30, 5, scale=0.5)
+    return [
+        Case(
+            "4 modes on a square, 11 samples built by hand, radius 0.25",
+            (hand, square, 0.25),
+        ),
+        Case(
+            "8 modes on a ring: 60 samples on the blobs, 20 anywhere, radius 0.2",
+            (torch.cat([blobs, bridges]), ring, 0.2),
+        ),
+        Case("3 modes in 5 dimensions, radius 1.0", (points3, centres3, 1.0)),
+    ]
+
+
+def _shares_of_on_mode(x, centres, radius):
+    shares, off_mode = modes.mode_shares(
+        modes.assign_modes(x, centres, radius=radius), len(centres)
+    )
+    return shares / shares.sum(), off_mode
+
+
+def _radius_ignored(x, centres, radius):
+    distance = torch.cdist(x, centres)
+    shares = torch.bincount(distance.argmin(dim=1), minlength=len(centres))
+    return shares.double() / len(x), torch.zeros((), dtype=torch.float64)
+
+
+def _strict_radius(x, centres, radius):
+    distance = (x[:, None, :] - centres[None]).norm(dim=2)
+    nearest, mode = distance.min(dim=1)
+    on = nearest < radius
+    shares = torch.bincount(mode[on], minlength=len(centres)).double() / len(x)
+    return shares, 1 - on.double().mean()
+
+
+def _squared_radius(x, centres, radius):
+    distance = ((x[:, None, :] - centres[None]) ** 2).sum(dim=2)
+    nearest, mode = distance.min(dim=1)
+    on = nearest <= radius
+    shares = torch.bincount(mode[on], minlength=len(centres)).double() / len(x)
+    return shares, 1 - on.double().mean()
+
+
+def _shares_by_one_hot(x, centres, radius):
+    distance = (x[:, None, :] - centres[None]).norm(dim=2)  # (N, K)
+    nearest = distance == distance.min(dim=1, keepdim=True).values
+    on = (distance <= radius) & nearest
+    shares = on.double().mean(dim=0)
+    return shares, 1 - shares.sum()
+
+
+@exercise(
+    statement=(
+        "sample_mode_shares(x, centres, radius) takes samples x (N, F), the centres of "
+        "K modes (K, F) and a radius r > 0. A sample is on mode j when centre j is its "
+        "nearest centre and lies at distance at most r; otherwise it is off-mode. "
+        "Return (shares, off_mode): shares (K,), the fraction of all N samples on each "
+        "mode, and off_mode, the fraction on no mode, a scalar tensor; the K shares "
+        "and off_mode add up to one."
+    ),
+    cases=_modes_cases,
+    equation="eq-gd-mode-shares",
+    kind="implement",
+    section="generative_discriminative/generation",
+    outputs=("shares", "off_mode"),
+    hint=(
+        "Compute the (N, K) matrix of Euclidean distances, take each row's minimum and "
+        "where it is, and count. Divide every count by N, the number of all samples, "
+        "so that the off-mode samples lower the shares. A sample exactly at distance "
+        "r is on its mode."
+    ),
+    wrong={
+        "shares of the on-mode samples only (they add up to one)": _shares_of_on_mode,
+        "the radius ignored: every sample on its nearest mode": _radius_ignored,
+        "a sample exactly at distance r counted as off-mode": _strict_radius,
+        "squared distances compared with r": _squared_radius,
+    },
+    alternatives=(_shares_by_one_hot,),
+)
+def sample_mode_shares(x, centres, radius):
+    """``nnbook.generative.mode_shares`` of ``nnbook.generative.assign_modes``."""
+    return modes.mode_shares(
+        modes.assign_modes(x, centres, radius=radius), len(centres)
+    )
+
+
+# -- generative_models: the KL divergence of a VAE -------------------------------------
+
+
+def _kl_cases(rng):
+    return [
+        Case(
+            "q is the prior itself: mu = 0, log sigma^2 = 0, KL = 0",
+            (
+                torch.zeros(3, 2, dtype=torch.float64),
+                torch.zeros(3, 2, dtype=torch.float64),
+            ),
+        ),
+        Case(
+            "a shifted mean only: KL = |mu|^2 / 2",
+            (_tensor([[1.0, -2.0]]), torch.zeros(1, 2, dtype=torch.float64)),
+        ),
+        Case(
+            "a narrower q, sigma^2 = e^-2, mean 0",
+            (
+                torch.zeros(1, 3, dtype=torch.float64),
+                torch.full((1, 3), -2.0, dtype=torch.float64),
+            ),
+        ),
+        Case(
+            "5 rows, 4 latent dimensions", (randn(rng, 5, 4), randn(rng, 5, 4))
+        ),
+    ]
+
+
+def _kl_half_forgotten(mu, log_var):
+    return (mu**2 + log_var.exp() - 1 - log_var).sum(dim=-1)
+
+
+def _kl_log_sigma(mu, log_var):
+    # log_var read as log sigma, so sigma^2 = exp(2 log_var)
+    return 0.5 * (mu**2 + (2 * log_var).exp() - 1 - 2 * log_var).sum(dim=-1)
+
+
+def _kl_no_minus_one(mu, log_var):
+    return 0.5 * (mu**2 + log_var.exp() - log_var).sum(dim=-1)
+
+
+def _kl_reversed(mu, log_var):
+    # KL(p || q) instead of KL(q || p)
+    var = log_var.exp()
+    return 0.5 * ((1 + mu**2) / var - 1 + log_var).sum(dim=-1)
+
+
+def _kl_by_torch(mu, log_var):
+    q = torch.distributions.Normal(mu, (0.5 * log_var).exp())
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    return torch.distributions.kl_divergence(q, p).sum(dim=-1)
+
+
+@exercise(
+    statement=(
+        "gaussian_kl(mu, log_var) takes the means and the log-variances log sigma^2 "
+        "of a diagonal Gaussian q = N(mu, diag sigma^2), both of shape (B, L), and "
+        "returns KL(q || N(0, I)) for each row, shape (B,)."
+    ),
+    cases=_kl_cases,
+    equation="eq-gd-gaussian-kl",
+    kind="derive",
+    section="generative_discriminative/generative_models",
+    outputs=("kl",),
+    hint=(
+        "Write KL(q || p) = E_q[log q(z) - log p(z)] one dimension at a time. Under q, "
+        "E[z^2] = mu^2 + sigma^2 and E[(z - mu)^2 / sigma^2] = 1. The dimensions are "
+        "independent, so their divergences add. The argument is log sigma^2, not "
+        "log sigma."
+    ),
+    wrong={
+        "the factor 1/2 forgotten": _kl_half_forgotten,
+        "log_var read as log sigma": _kl_log_sigma,
+        "the -1 per dimension forgotten": _kl_no_minus_one,
+        "the divergence reversed: KL(N(0, I) || q)": _kl_reversed,
+    },
+    alternatives=(_kl_by_torch,),
+)
+def gaussian_kl(mu, log_var):
+    """``nnbook.generative.gaussian_kl``."""
+    return vae.gaussian_kl(mu, log_var)
+
+
+# -- generative_models: the exact log p(x) of a 1-D code -------------------------------
+
+
+def _grid(limit, points):
+    return torch.linspace(-limit, limit, points, dtype=torch.float64)
+
+
+def _evidence_cases(rng):
+    z = _grid(9.0, 2001)
+    w = _tensor([1.5])
+    curved = torch.stack(
+        [torch.sin(1.5 * z), torch.cos(1.5 * z) + 0.3 * z], dim=1
+    )
+    coarse = _grid(2.0, 5)
+    narrow = torch.full((2,), math.log(0.05), dtype=torch.float64)
+    return [
+        Case(
+            "a linear decoder, x = 1.5 z + noise of variance 0.5: p(x) = N(0, 2.75)",
+            (randn(rng, 3, 1), z, z[:, None] * w, _tensor([math.log(0.5)])),
+        ),
+        Case(
+            "a curved decoder in two dimensions, noise variance 0.05",
+            (randn(rng, 5, 2), z, curved, narrow),
+        ),
+        Case(
+            "a point far from the decoder's curve, where every p(x | z_i) underflows",
+            (_tensor([[0.0, 20.0]]), z, curved, narrow),
+        ),
+        Case(
+            "a coarse grid of 5 codes on [-2, 2], where the halved end weights matter",
+            (
+                randn(rng, 2, 1),
+                coarse,
+                coarse[:, None] * w,
+                _tensor([math.log(0.5)]),
+            ),
+        ),
+    ]
+
+
+def _log_terms(x, z, mean, log_var):
+    """log p(x | z_i) + log N(z_i; 0, 1), shape (B, n)."""
+    log_lik = vae.gaussian_log_density(x[:, None, :], mean, log_var)
+    return log_lik - 0.5 * (math.log(2 * math.pi) + z.square())
+
+
+def _evidence_riemann(x, z, mean, log_var):
+    # every weight h, the two ends not halved
+    h = z[1] - z[0]
+    return torch.logsumexp(_log_terms(x, z, mean, log_var), dim=1) + h.log()
+
+
+def _evidence_no_spacing(x, z, mean, log_var):
+    log_w = torch.zeros_like(z)
+    log_w[[0, -1]] = -math.log(2)
+    return torch.logsumexp(_log_terms(x, z, mean, log_var) + log_w, dim=1)
+
+
+def _evidence_no_prior(x, z, mean, log_var):
+    h = z[1] - z[0]
+    log_w = torch.full_like(z, h.log().item())
+    log_w[[0, -1]] -= math.log(2)
+    log_lik = vae.gaussian_log_density(x[:, None, :], mean, log_var)
+    return torch.logsumexp(log_lik + log_w, dim=1)
+
+
+def _evidence_exp_then_log(x, z, mean, log_var):
+    h = z[1] - z[0]
+    w = torch.full_like(z, h.item())
+    w[[0, -1]] /= 2
+    return (_log_terms(x, z, mean, log_var).exp() * w).sum(dim=1).log()
+
+
+def _evidence_by_trapezoid(x, z, mean, log_var):
+    # torch.trapezoid on the integrand, scaled by its largest term for stability
+    terms = _log_terms(x, z, mean, log_var)
+    top = terms.max(dim=1, keepdim=True).values
+    return torch.trapezoid((terms - top).exp(), z, dim=1).log() + top[:, 0]
+
+
+@exercise(
+    statement=(
+        "log_evidence_on_grid(x, z, mean, log_var) takes data x of shape (B, D), n evenly "
+        "spaced codes z of shape (n,) from -l to l, the decoder's means f(z_i) of shape "
+        "(n, D) and its log-variance of shape (D,), and returns log p(x) = log of the "
+        "integral of N(x; f(z), diag sigma^2) N(z; 0, 1) dz by the trapezoidal rule on "
+        "that grid, one value per row, shape (B,)."
+    ),
+    cases=_evidence_cases,
+    equation="eq-gd-vae-evidence",
+    kind="implement",
+    section="generative_discriminative/generative_models",
+    outputs=("log_p",),
+    hint=(
+        "Add log p(x | z_i) and log N(z_i; 0, 1) for every code, then the log of the "
+        "trapezoidal weight: the spacing h, halved at the two ends. Sum in log space with "
+        "torch.logsumexp: far from the curve every p(x | z_i) underflows to 0."
+    ),
+    wrong={
+        "the end weights not halved (a Riemann sum)": _evidence_riemann,
+        "the spacing h forgotten": _evidence_no_spacing,
+        "the prior N(z; 0, 1) forgotten": _evidence_no_prior,
+        "exp, sum, then log: underflows far from the curve": _evidence_exp_then_log,
+    },
+    alternatives=(_evidence_by_trapezoid,),
+)
+def log_evidence_on_grid(x, z, mean, log_var):
+    """``nnbook.generative.log_evidence_1d``, with the decoder given on its grid."""
+    limit, points = -z[0].item(), len(z)
+
+    def decoder(codes):
+        return mean, log_var.expand_as(mean)
+
+    return vae.log_evidence_1d(x, decoder, limit=limit, points=points)
+
+
 # -- ng_jordan --------------------------------------------------------------------------
 
 
@@ -1032,3 +1867,86 @@ def _fitted_counts(F, K):
     stored = model.coef_.numel() + model.intercept_.numel()
     redundant = 0 if K == 2 else F + 1
     return generative, stored - redundant
+
+
+# -- ng_jordan: the paired difference --------------------------------------------------
+
+
+def _paired_cases(rng):
+    shared = rand(
+        rng, 20, 1, high=0.3
+    )  # one split effect, shared by both models
+    return [
+        Case(
+            "20 splits, 7 sizes, independent errors",
+            (rand(rng, 20, 7, high=0.3), rand(rng, 20, 7, high=0.3)),
+        ),
+        Case(
+            "20 splits, 3 sizes, a large split effect shared by both models",
+            (
+                shared + rand(rng, 20, 3, high=0.05),
+                shared + rand(rng, 20, 3, high=0.05),
+            ),
+        ),
+        Case(
+            "the smallest case: 2 splits, 1 size",
+            (_tensor([[0.2], [0.1]]), _tensor([[0.15], [0.15]])),
+        ),
+    ]
+
+
+def _paired_unpaired(errors_a, errors_b):
+    S = errors_a.shape[0]
+    se = (errors_a.var(dim=0) / S + errors_b.var(dim=0) / S).sqrt()
+    return (errors_a - errors_b).mean(dim=0), se
+
+
+def _paired_biased(errors_a, errors_b):
+    d = errors_a - errors_b
+    return d.mean(dim=0), d.std(dim=0, unbiased=False) / d.shape[0] ** 0.5
+
+
+def _paired_std(errors_a, errors_b):
+    d = errors_a - errors_b
+    return d.mean(dim=0), d.std(dim=0)
+
+
+def _paired_flipped(errors_a, errors_b):
+    d = errors_b - errors_a
+    return d.mean(dim=0), d.std(dim=0) / d.shape[0] ** 0.5
+
+
+def _paired_by_torch(errors_a, errors_b):
+    d = errors_a - errors_b
+    return d.mean(dim=0), d.std(dim=0) / math.sqrt(d.shape[0])
+
+
+@exercise(
+    statement=(
+        "paired_standard_error(errors_a, errors_b) returns (mean, se): for the test "
+        "errors of two models on the same S splits (rows) at M training-set sizes "
+        "(columns), two float64 tensors of shape (S, M), the mean over the splits of "
+        "the per-split difference errors_a - errors_b and the standard error of that "
+        "mean, both of shape (M,)."
+    ),
+    cases=_paired_cases,
+    equation="eq-gd-paired-se",
+    kind="implement",
+    section="generative_discriminative/ng_jordan",
+    outputs=("mean", "se"),
+    hint=(
+        "Take the difference on each split first, then treat the S differences as "
+        "one sample: its mean, and the sample standard deviation (divisor S - 1) "
+        "divided by the square root of S. The two models' own spreads do not enter."
+    ),
+    wrong={
+        "the unpaired standard error, from each model's own spread": _paired_unpaired,
+        "the standard deviation with divisor S instead of S - 1": _paired_biased,
+        "the standard deviation of the differences, not of their mean": _paired_std,
+        "the difference taken the other way, errors_b - errors_a": _paired_flipped,
+    },
+    alternatives=(_paired_by_torch,),
+)
+def paired_standard_error(errors_a, errors_b):
+    """``nnbook.generative.paired_difference`` with ``ratio=0``."""
+    return paired_difference(errors_a, errors_b)

@@ -143,7 +143,8 @@ class LogisticRegression(_Regression):
         ``"newton"``: Newton's method, which for this loss is iteratively reweighted least squares
         (IRLS); ``"gd"``: plain gradient descent.
     lr : float, default 0.1
-        Step size of gradient descent.
+        Step size of gradient descent, applied to the mean gradient
+        :math:`\nabla J / n` (equation :eq:`eq-gd-logistic-gradient` is the sum).
     max_iter : int, default 100
     tol : float, default 1e-8
 

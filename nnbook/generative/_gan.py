@@ -16,6 +16,8 @@ wins early on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -33,6 +35,7 @@ __all__ = ["optimal_discriminator", "train_gan"]
     batch_size=Int(low=1),
     lr=Real(low=0, low_open=True),
     seed=Int(),
+    callback=Instance(Callable, optional=True),
 )
 def train_gan(
     generator,
@@ -45,6 +48,7 @@ def train_gan(
     lr=1e-3,
     seed=0,
     device="cpu",
+    callback=None,
 ):
     """Train ``generator`` and ``discriminator`` in alternation; return their loss curves.
 
@@ -69,6 +73,9 @@ def train_gan(
         Where both networks train. The noise, the real batches and the labels take the
         dtype of ``generator``'s parameters, so that a float64 pair of networks
         (``.double()``) trains in float64 throughout.
+    callback : callable, optional
+        ``callback(step, generator, discriminator)`` after every step, with ``step``
+        from 1: to measure the samples every few hundred steps, say.
 
     Returns
     -------
@@ -87,7 +94,7 @@ def train_gan(
     dtype = next(generator.parameters()).dtype
     ones = torch.ones(batch_size, 1, dtype=dtype, device=device)
     history = {"discriminator": [], "generator": []}
-    for _ in range(steps):
+    for step in range(steps):
         real = sample_real(batch_size, rng).to(device, dtype)
         noise = torch.randn(batch_size, latent_dim, generator=rng, dtype=dtype)
         fake = generator(noise.to(device))
@@ -108,6 +115,8 @@ def train_gan(
         opt_g.step()
         history["discriminator"].append(d_loss.item())
         history["generator"].append(g_loss.item())
+        if callback is not None:
+            callback(step + 1, generator, discriminator)
     return history
 
 
