@@ -31,14 +31,16 @@ from nnbook.generative._discriminative import (
 )
 from nnbook.generative._em import em_responsibilities
 from nnbook.generative._estimator import Classifier
+from nnbook.generative._exponential_family import exponential_family_logistic
 from nnbook.generative._learning_curves import paired_difference
-from nnbook.generative._missing import shift_prior
+from nnbook.generative._missing import marginal_log_joint, shift_prior
 from nnbook.generative._ood import auroc
 from nnbook.generative._rbm import BernoulliRBM
 
 __all__ = [
     "auroc_pairwise",
     "bayes_posterior",
+    "bernoulli_logistic",
     "calibration_error",
     "cd1_update",
     "cross_val_accuracy",
@@ -48,6 +50,7 @@ __all__ = [
     "lda_logistic",
     "log_evidence_on_grid",
     "logistic_gradient",
+    "missing_log_joint",
     "naive_bayes_fit",
     "optimal_discriminator",
     "paired_standard_error",
@@ -557,6 +560,98 @@ def lda_logistic(means, cov, prior):
     return log_odds[1:] - log_odds[0], log_odds[0]
 
 
+# -- bayes_classifiers: Bernoulli naive Bayes is logistic ------------------------------
+
+
+def _bernoulli_cases(rng):
+    return [
+        Case(
+            "3 pixels, equal priors",
+            (_tensor([[0.1, 0.5, 0.8], [0.7, 0.5, 0.2]]), _tensor([0.5, 0.5])),
+        ),
+        Case(
+            "8 pixels, unequal priors",
+            (rand(rng, 2, 8, low=0.05, high=0.95), _tensor([0.3, 0.7])),
+        ),
+        Case(
+            "64 pixels of the digits' size, some almost always off",
+            (rand(rng, 2, 64, low=0.001, high=0.6), _tensor([0.45, 0.55])),
+        ),
+    ]
+
+
+def _bernoulli_theta_as_eta(theta, prior):
+    w = theta[1] - theta[0]
+    b = torch.log1p(-theta[1]).sum() - torch.log1p(-theta[0]).sum()
+    return w, b + torch.log(prior[1] / prior[0])
+
+
+def _bernoulli_no_partition(theta, prior):
+    eta = torch.log(theta / (1 - theta))
+    return eta[1] - eta[0], torch.log(prior[1] / prior[0])
+
+
+def _bernoulli_prior_forgotten(theta, prior):
+    eta = torch.log(theta / (1 - theta))
+    b = torch.log1p(-theta[1]).sum() - torch.log1p(-theta[0]).sum()
+    return eta[1] - eta[0], b
+
+
+def _bernoulli_classes_swapped(theta, prior):
+    eta = torch.log(theta / (1 - theta))
+    b = torch.log1p(-theta[0]).sum() - torch.log1p(-theta[1]).sum()
+    return eta[0] - eta[1], b + torch.log(prior[0] / prior[1])  # class 0 first
+
+
+def _bernoulli_by_hand(theta, prior):
+    # log p(x, y=k) = sum_j x_j log theta_kj + (1 - x_j) log(1 - theta_kj) + log pi_k
+    w = (theta[1].log() - theta[0].log()) - (
+        torch.log1p(-theta[1]) - torch.log1p(-theta[0])
+    )
+    b = (torch.log1p(-theta[1]) - torch.log1p(-theta[0])).sum()
+    return w, b + prior[1].log() - prior[0].log()
+
+
+@exercise(
+    statement=(
+        "bernoulli_logistic(theta, prior) takes the pixel probabilities theta (2, F) "
+        "of Bernoulli naive Bayes, theta[k, j] = p(x_j = 1 | y = k), and the priors "
+        "(2,), and returns (w, b), w of shape (F,) and b a 0-D tensor, such that "
+        "its posterior is p(y = 1 | x) = sigmoid(w . x + b) for x in {0, 1}^F."
+    ),
+    cases=_bernoulli_cases,
+    equation="eq-gd-exp-family-posterior",
+    kind="derive",
+    section="generative_discriminative/bayes_classifiers",
+    outputs=("w", "b"),
+    hint=(
+        "Write theta^x (1 - theta)^(1 - x) as exp(x log(theta / (1 - theta)) + "
+        "log(1 - theta)): the natural parameter is the log-odds of the pixel and the "
+        "log-partition is -log(1 - theta), summed over the pixels. Then "
+        "w = eta_1 - eta_0 and b = A(eta_0) - A(eta_1) + log(pi_1 / pi_0)."
+    ),
+    wrong={
+        "theta used in place of its log-odds log(theta / (1 - theta))": (
+            _bernoulli_theta_as_eta
+        ),
+        "the log-partition term sum log(1 - theta) forgotten": _bernoulli_no_partition,
+        "the log prior ratio forgotten": _bernoulli_prior_forgotten,
+        "class 0 against class 1: the signs flipped": _bernoulli_classes_swapped,
+    },
+    alternatives=(_bernoulli_by_hand,),
+)
+def bernoulli_logistic(theta, prior):
+    """The book's :func:`~nnbook.generative.exponential_family_logistic`, for pixels."""
+    eta = torch.log(theta) - torch.log1p(
+        -theta
+    )  # (2, F): the natural parameters
+    log_partition = -torch.log1p(-theta).sum(
+        dim=1
+    )  # A(eta_k) = -sum log(1 - theta)
+    W, b = exponential_family_logistic(eta, log_partition, prior)
+    return W[0], b[0]
+
+
 # -- logistic_regression --------------------------------------------------------------
 
 
@@ -868,6 +963,160 @@ def _ece_by_loops(p, y, n_bins):
 def calibration_error(p, y, n_bins):
     """The book's ECE of the probabilities of class 1."""
     return expected_calibration_error(p, y, n_bins)
+
+
+# -- missing_and_prior: classifying with missing features -------------------------------
+
+
+def _spd(rng, K, F):
+    """K random covariance matrices (K, F, F), well conditioned and correlated."""
+    A = randn(rng, K, F, F)
+    return A @ A.mT + 0.5 * torch.eye(F, dtype=torch.float64)
+
+
+def _with_gaps(x, observed):
+    """x with NaN where the feature is missing."""
+    return torch.where(observed, x, torch.nan)
+
+
+def _missing_cases(rng):
+    F = 4
+    observed = torch.tensor([True, False, True, False])
+    return [
+        Case(
+            "2 classes, 4 correlated features, two of them missing",
+            (
+                randn(rng, 2, F),
+                _spd(rng, 2, F),
+                _tensor([0.3, 0.7]).log(),
+                _with_gaps(randn(rng, F), observed),
+                observed,
+            ),
+        ),
+        Case(
+            "3 classes, 5 features, only the last one missing",
+            (
+                randn(rng, 3, 5, scale=2.0),
+                _spd(rng, 3, 5),
+                _tensor([0.2, 0.5, 0.3]).log(),
+                _with_gaps(randn(rng, 5), torch.arange(5) < 4),
+                torch.arange(5) < 4,
+            ),
+        ),
+        Case(
+            "nothing missing: the full log joint",
+            (
+                randn(rng, 2, 3),
+                _spd(rng, 2, 3),
+                _tensor([0.6, 0.4]).log(),
+                randn(rng, 3),
+                torch.ones(3, dtype=torch.bool),
+            ),
+        ),
+        Case(
+            "one feature observed out of 6",
+            (
+                randn(rng, 2, 6),
+                _spd(rng, 2, 6),
+                _tensor([0.1, 0.9]).log(),
+                _with_gaps(randn(rng, 6), torch.arange(6) == 3),
+                torch.arange(6) == 3,
+            ),
+        ),
+    ]
+
+
+def _gaussian_log_joint(diff, cov, log_prior, dim):
+    """log prior + log N(diff; 0, cov) for each class; diff (K, F'), cov (K, F', F')."""
+    mahalanobis = (diff * torch.linalg.solve(cov, diff[..., None])[..., 0]).sum(
+        -1
+    )
+    log_det = torch.linalg.slogdet(cov).logabsdet
+    return log_prior - 0.5 * (
+        dim * math.log(2 * math.pi) + log_det + mahalanobis
+    )
+
+
+def _mean_imputed(means, covs, log_prior, x, observed):
+    filled = torch.where(
+        observed, x, means
+    )  # (K, F): each class's mean filled in
+    return _gaussian_log_joint(filled - means, covs, log_prior, len(x))
+
+
+def _rows_only(means, covs, log_prior, x, observed):
+    diff = torch.where(observed, x - means, 0.0)  # (K, F), zero where missing
+    solved = torch.linalg.solve(covs, diff[..., None])[..., 0]  # the full Sigma
+    mahalanobis = (diff * solved)[:, observed].sum(
+        -1
+    )  # rows dropped afterwards
+    cov = covs[:, observed][:, :, observed]
+    log_det = torch.linalg.slogdet(cov).logabsdet
+    dim = int(observed.sum())
+    return log_prior - 0.5 * (
+        dim * math.log(2 * math.pi) + log_det + mahalanobis
+    )
+
+
+def _missing_prior_forgotten(means, covs, log_prior, x, observed):
+    o = observed
+    diff = x[o] - means[:, o]
+    return _gaussian_log_joint(diff, covs[:, o][:, :, o], 0.0, int(o.sum()))
+
+
+def _missing_full_dimension(means, covs, log_prior, x, observed):
+    o = observed
+    diff = x[o] - means[:, o]
+    return _gaussian_log_joint(diff, covs[:, o][:, :, o], log_prior, len(x))
+
+
+def _missing_by_distributions(means, covs, log_prior, x, observed):
+    o = observed
+    normal = torch.distributions.MultivariateNormal(
+        means[:, o], covariance_matrix=covs[:, o][:, :, o]
+    )
+    return log_prior + normal.log_prob(x[o])
+
+
+@exercise(
+    statement=(
+        "missing_log_joint(means, covs, log_prior, x, observed) takes the means "
+        "(K, F), full covariances (K, F, F) and log priors (K,) of K Gaussian "
+        "classes, one input x (F,) and a bool mask observed (F,), and returns "
+        "log p(y = k) + log p(x_o | y = k) of shape (K,), with the missing features "
+        "(NaN in x) integrated out."
+    ),
+    cases=_missing_cases,
+    equation="eq-gd-marginal",
+    kind="implement",
+    section="generative_discriminative/missing_and_prior",
+    outputs=("log_joint",),
+    hint=(
+        "The marginal of a Gaussian is the Gaussian of the observed coordinates: "
+        "keep the entries o of each mean and the rows and the columns o of each "
+        "covariance. The normalising constant is that of an F_o-dimensional "
+        "Gaussian, F_o the number of observed features, and the log prior is added."
+    ),
+    wrong={
+        "the class mean imputed for the missing features": _mean_imputed,
+        "only the rows dropped: solved with the full Sigma": _rows_only,
+        "the log prior forgotten": _missing_prior_forgotten,
+        "the full dimension F in the normalising constant": _missing_full_dimension,
+    },
+    alternatives=(_missing_by_distributions,),
+)
+def missing_log_joint(means, covs, log_prior, x, observed):
+    """The book's :func:`~nnbook.generative.marginal_log_joint` for given parameters."""
+    K, F = means.shape
+    model = GaussianBayes()
+    model.classes_, model.class_prior_, model.means_ = (
+        torch.arange(K),
+        log_prior.exp(),
+        means,
+    )
+    model.covariance_ = covs
+    model.n_features_in_ = F
+    return marginal_log_joint(model, x[None], observed[None])[0]
 
 
 # -- missing_and_prior: a new class prior ----------------------------------------------

@@ -226,7 +226,7 @@ def errors_over_draws(
 
     For draw :math:`r`, every model is fitted to ``sample(n_train, seed=s_r)`` and
     predicts the points of a fresh test draw ``sample(n_test, seed=t_r)``, where
-    :math:`s_r` and :math:`t_r` are :func:`nnbook.seed` of ``seeds[0] + r`` and
+    :math:`s_r` and :math:`t_r` are ``nnbook.seed`` of ``seeds[0] + r`` and
     ``seeds[1] + r``. Its error is then measured as the Bayes error plus the excess
     error of :func:`excess_error`, which needs no labels,
 

@@ -123,12 +123,14 @@ def em_m_step(X, R, *, covariance="full", reg=0.0):
     Notes
     -----
     .. math::
-        N_k = \sum_i w_i r_{ik}, \quad
-        \pi_k = \frac{N_k}{\sum_j N_j}, \quad
-        \mu_k = \frac{1}{N_k} \sum_i w_i r_{ik}\, x_i, \quad
-        \Sigma_k = \frac{1}{N_k} \Bigl( \sum_i w_i r_{ik}\,
+        \begin{aligned}
+        N_k &= \sum_i w_i r_{ik}, \qquad
+        \pi_k = \frac{N_k}{\sum_j N_j}, \\
+        \mu_k &= \frac{1}{N_k} \sum_i w_i r_{ik}\, x_i, \\
+        \Sigma_k &= \frac{1}{N_k} \Bigl( \sum_i w_i r_{ik}\,
         (x_i - \mu_k)(x_i - \mu_k)^\top
         + \epsilon I \Bigr) .
+        \end{aligned}
 
     Shared, the scatter matrices of all classes are summed and divided by
     :math:`\sum_j N_j`; diagonal, the off-diagonal entries are set to 0.

@@ -143,9 +143,11 @@ def mode_imbalance(shares):
     Notes
     -----
     .. math::
-        q_j = \frac{s_j}{\sum_l s_l}, \qquad
-        \mathrm{TV}(q, u) = \frac12 \sum_{j=1}^K \Bigl| q_j - \frac1K \Bigr|, \qquad
-        \mathrm{KL}(q \,\|\, u) = \sum_{j=1}^K q_j \log (K q_j) .
+        \begin{aligned}
+        q_j &= \frac{s_j}{\sum_l s_l}, \\
+        \mathrm{TV}(q, u) &= \frac12 \sum_{j=1}^K \Bigl| q_j - \frac1K \Bigr|, \\
+        \mathrm{KL}(q \,\|\, u) &= \sum_{j=1}^K q_j \log (K q_j) .
+        \end{aligned}
     """
     if (shares < 0).any() or not shares.sum() > 0:
         raise ValueError(
@@ -162,7 +164,7 @@ def mode_imbalance(shares):
 class ModeCoverage(NamedTuple):
     """What :func:`mode_coverage` measures; floats and ints, ready to print."""
 
-    #: Shape (K,): each mode's share of all the samples.
+    #: Each mode's share of all the samples, a tensor of shape (K,).
     shares: torch.Tensor
     #: The fraction of samples on no mode (on the bridges between modes).
     off_mode: float

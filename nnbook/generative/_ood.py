@@ -45,8 +45,11 @@ def log_marginal_likelihood(model, X):
     Notes
     -----
     .. math::
-        \log p(x) = \log \sum_{k=1}^{K} p(y = k)\, p(x \mid y = k)
-        = \operatorname{logsumexp}_k \bigl( \log p(y = k) + \log p(x \mid y = k) \bigr)
+        \begin{aligned}
+        \log p(x) &= \log \sum_{k=1}^{K} p(y = k)\, p(x \mid y = k) \\
+        &= \operatorname{logsumexp}_k
+        \bigl( \log p(y = k) + \log p(x \mid y = k) \bigr)
+        \end{aligned}
 
     The log-sum-exp subtracts the largest term before exponentiating, so a density far
     below the smallest float (an input far from every class) still has a finite log.

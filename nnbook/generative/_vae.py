@@ -297,9 +297,11 @@ def log_evidence_1d(x, decoder, *, limit=9.0, points=20_001):
     Notes
     -----
     .. math::
-        \log p(x) = \log \int p(x \mid z)\, \mathcal{N}(z; 0, 1)\, dz
-        \approx \log \sum_{i=1}^{n} w_i\, p(x \mid z_i)\, \mathcal{N}(z_i; 0, 1),
-        \qquad z_i = -\ell + (i - 1) h, \quad h = \frac{2\ell}{n - 1},
+        \begin{aligned}
+        \log p(x) &= \log \int p(x \mid z)\, \mathcal{N}(z; 0, 1)\, dz \\
+        &\approx \log \sum_{i=1}^{n} w_i\, p(x \mid z_i)\, \mathcal{N}(z_i; 0, 1), \\
+        z_i &= -\ell + (i - 1) h, \qquad h = \frac{2\ell}{n - 1},
+        \end{aligned}
 
     with the trapezoidal weights :math:`w_i = h`, halved at the two ends.
     """

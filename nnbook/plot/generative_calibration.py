@@ -32,10 +32,10 @@ def draw_reliability_diagram(curves, ax, *, hist_ax=None, log_counts=True):
     curves : dict
         Model name to a :class:`nnbook.generative.ReliabilityCurve` (anything with
         ``confidence``, ``frequency``, ``count`` and ``edges``).
-    ax : matplotlib.axes.Axes
+    ax : matplotlib Axes
         Receives the curves, as frequency against mean predicted probability, and the
         dashed diagonal of perfect calibration.
-    hist_ax : matplotlib.axes.Axes, optional
+    hist_ax : matplotlib Axes, optional
         Receives, per model, the number of predictions in each bin as outlined bars in
         the model's colour: the histogram of predicted probabilities.
     log_counts : bool, default True
@@ -44,7 +44,7 @@ def draw_reliability_diagram(curves, ax, *, hist_ax=None, log_counts=True):
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib Axes
         ``ax``.
     """
     if not isinstance(curves, Mapping) or not curves:
