@@ -1,0 +1,3 @@
+"""accelerators."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""economics."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""formats."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""launch."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""model_parallel."""
+
+__all__: list[str] = []

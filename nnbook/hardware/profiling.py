@@ -1,0 +1,3 @@
+"""profiling."""
+
+__all__: list[str] = []

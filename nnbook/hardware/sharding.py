@@ -1,0 +1,3 @@
+"""sharding."""
+
+__all__: list[str] = []
