@@ -67,7 +67,7 @@ def test_bad_inputs(call, message):
         (lambda: calculators.transfer_time(math.nan, 1e9), ValueError, r"nbytes must be a number, got nan"),
         (lambda: calculators.psu_watts([250, math.nan], 140), ValueError, r"gpu_watts must be a number, got nan"),
         (lambda: calculators.psu_watts(250, "140"), TypeError, r"cpu_watts must be a real number, got str"),
-        (lambda: calculators.pcie_bandwidth("3"), TypeError, r"generation must be one of 1, 2, 3, 4, 5, got '3'"),
+        (lambda: calculators.pcie_bandwidth("3"), TypeError, r"generation must be one of 1, 2, 3, 4, 5, 6, got '3'"),
         (lambda: roofline.attainable(math.nan, 1e9, 1e9), ValueError, r"intensity must be a number, got nan"),
         (lambda: roofline.conv2d_cost(1, 3, 4, 8, 7), ValueError, r"kernel must fit the padded input, .* = 4, got 7"),
     ],

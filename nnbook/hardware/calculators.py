@@ -43,13 +43,16 @@ BYTES_PER_ELEMENT = {
     "uint8": 1,
 }
 
-#: PCIe generations: transfer rate per lane (GT/s) and line-code efficiency.
+#: PCIe generations: transfer rate per lane (GT/s) and line-code efficiency. From
+#: 6.0 on, data travels in 256-byte flits of which 242 bytes are not error
+#: correction or CRC; that share plays the role of the line code.
 PCIE = {
     1: (2.5, 8 / 10),
     2: (5.0, 8 / 10),
     3: (8.0, 128 / 130),
     4: (16.0, 128 / 130),
     5: (32.0, 128 / 130),
+    6: (64.0, 242 / 256),
 }
 
 
@@ -57,15 +60,28 @@ PCIE = {
 POSITIVE = Real(low=0, low_open=True)
 
 
-@contract(batch_size=Int(low=1), dtype=Choice(*BYTES_PER_ELEMENT))
+@contract(
+    "eq-hw-minibatch-bytes",
+    batch_size=Int(low=1),
+    dtype=Choice(*BYTES_PER_ELEMENT),
+    reference="torch.empty(...).element_size() times the number of elements",
+)
 def minibatch_bytes(batch_size, shape, dtype="float32"):
-    """Bytes of one mini-batch: ``batch_size * prod(shape) * bytes per element``.
+    r"""Bytes of one mini-batch of ``batch_size`` examples of ``shape``.
+
+    Implements :eq:`eq-hw-minibatch-bytes`:
+
+    .. math:: S = T_{mb} \times \prod_i d_i \times b ,
+
+    with :math:`T_{mb}` examples of shape :math:`(d_1, d_2, \dots)` and :math:`b`
+    bytes per element.
 
     Parameters
     ----------
     batch_size : int
-    shape : tuple of int
-        One example, for instance ``(3, 224, 224)``.
+        :math:`T_{mb}`, at least 1.
+    shape : tuple
+        One example's shape, ints of at least 1, for instance ``(3, 224, 224)``.
     dtype : str, default "float32"
         A key of :data:`BYTES_PER_ELEMENT`.
 
@@ -84,43 +100,163 @@ def minibatch_bytes(batch_size, shape, dtype="float32"):
     return int(batch_size * math.prod(shape) * BYTES_PER_ELEMENT[dtype])
 
 
-@contract(bytes_per_batch=POSITIVE, seconds_per_batch=POSITIVE)
+@contract(
+    "eq-hw-data-rate",
+    bytes_per_batch=POSITIVE,
+    seconds_per_batch=POSITIVE,
+    reference="closed form",
+)
 def data_rate(bytes_per_batch, seconds_per_batch):
-    """Bytes per second needed to feed one batch every ``seconds_per_batch``: their ratio."""
+    r"""Bytes per second needed to feed one batch every ``seconds_per_batch``.
+
+    Implements :eq:`eq-hw-data-rate`:
+
+    .. math:: R = \frac{S}{t_{\text{step}}} .
+
+    Parameters
+    ----------
+    bytes_per_batch : float
+        :math:`S`, the bytes of one mini-batch, above 0.
+    seconds_per_batch : float
+        :math:`t_{\text{step}}`, the seconds the accelerator spends on one batch,
+        above 0.
+
+    Returns
+    -------
+    float
+        Bytes per second. A batch of 91,447,296 bytes every 0.3 s needs 305 MB/s.
+    """
     return bytes_per_batch / seconds_per_batch
 
 
-@contract(nbytes=Real(low=0), bandwidth=POSITIVE)
+@contract(
+    "eq-hw-transfer-time",
+    nbytes=Real(low=0),
+    bandwidth=POSITIVE,
+    reference="closed form",
+)
 def transfer_time(nbytes, bandwidth):
-    """Seconds to move ``nbytes`` at ``bandwidth`` bytes per second: their ratio."""
+    r"""Seconds to move ``nbytes`` at ``bandwidth`` bytes per second.
+
+    Implements :eq:`eq-hw-transfer-time`:
+
+    .. math:: t = \frac{S}{B} .
+
+    Parameters
+    ----------
+    nbytes : float
+        :math:`S`, bytes to move, at least 0.
+    bandwidth : float
+        :math:`B`, bytes per second, above 0.
+
+    Returns
+    -------
+    float
+        Seconds; latency is not counted.
+    """
     return nbytes / bandwidth
 
 
-@contract(mega_transfers=POSITIVE, bus_bits=Int(low=1), channels=Int(low=1))
+@contract(
+    "eq-hw-ram-bandwidth",
+    mega_transfers=POSITIVE,
+    bus_bits=Int(low=1),
+    channels=Int(low=1),
+    reference="closed form",
+)
 def ram_bandwidth(mega_transfers, bus_bits=64, channels=1):
-    """Peak RAM bandwidth in bytes per second: ``MT/s * 10^6 * bus_bits / 8 * channels``.
+    r"""Peak RAM bandwidth in bytes per second.
 
-    DDR3-1600 (1,600 MT/s) on a 64-bit channel gives 12.8 GB/s; four channels, 51.2 GB/s.
+    Implements :eq:`eq-hw-ram-bandwidth`:
+
+    .. math::
+        B_{\text{RAM}} = \text{MT/s} \times 10^6
+        \times \frac{\text{bus bits}}{8} \times \text{channels} .
+
+    Parameters
+    ----------
+    mega_transfers : float
+        Millions of transfers per second (the "1600" of DDR3-1600), above 0.
+    bus_bits : int, default 64
+        Width of one channel in bits.
+    channels : int, default 1
+        Memory channels the CPU drives at once.
+
+    Returns
+    -------
+    float
+        Bytes per second. DDR3-1600 on a 64-bit channel gives 12.8 GB/s; four
+        channels, 51.2 GB/s.
     """
     return mega_transfers * 1e6 * bus_bits / 8 * channels
 
 
-@contract(generation=Choice(*PCIE), lanes=Choice(1, 2, 4, 8, 16))
+@contract(
+    "eq-hw-pcie",
+    generation=Choice(*PCIE),
+    lanes=Choice(1, 2, 4, 8, 16),
+    reference="closed form",
+)
 def pcie_bandwidth(generation, lanes=16):
-    """Peak PCIe bandwidth per direction, bytes per second.
+    r"""Peak PCIe bandwidth per direction, bytes per second.
 
-    ``GT/s per lane * line-code efficiency / 8 bits * lanes``. Generations 1 and 2 use
-    8b/10b coding, 3 to 5 use 128b/130b: x16 gives 4, 8, 15.75, 31.5 and 63 GB/s.
+    Implements :eq:`eq-hw-pcie`:
+
+    .. math::
+        B_{\text{PCIe}} = \text{GT/s per lane} \times 10^9
+        \times \eta \times \frac{\text{lanes}}{8} ,
+
+    where :math:`\eta` is the line code's efficiency: :math:`8/10` for generations 1
+    and 2, :math:`128/130` for 3 to 5, and for 6 (64 GT/s, PAM4 signalling, flit
+    mode) the :math:`242/256` of each 256-byte flit left after error correction and
+    CRC. A line rate: transaction-layer headers and flow control leave about 80 to
+    90 % of it to data.
+
+    Parameters
+    ----------
+    generation : int
+        1 to 6, a key of ``PCIE``.
+    lanes : int, default 16
+        1, 2, 4, 8 or 16.
+
+    Returns
+    -------
+    float
+        Bytes per second, one direction. At x16: 4, 8, 15.75, 31.5, 63 and
+        121 GB/s.
     """
     rate, efficiency = PCIE[generation]
     return rate * 1e9 * efficiency / 8 * lanes
 
 
-@contract(cpu_watts=POSITIVE, margin=Real(low=0))
+@contract(
+    "eq-hw-psu",
+    cpu_watts=POSITIVE,
+    margin=Real(low=0),
+    reference="closed form",
+)
 def psu_watts(gpu_watts, cpu_watts, margin=200):
-    """Power supply to buy, in watts: the GPUs, plus the CPU, plus ``margin`` (100 to 300 W).
+    r"""Power supply to buy, in watts: the GPUs, plus the CPU, plus a margin.
 
-    ``gpu_watts`` is one card's watts or a list of them, one per card.
+    Implements :eq:`eq-hw-psu`:
+
+    .. math:: P_{\text{PSU}} = \sum_{k} P_{\text{GPU}, k} + P_{\text{CPU}} + P_{\text{margin}} .
+
+    Parameters
+    ----------
+    gpu_watts : float or list of float
+        One card's rated watts, or a list (or tuple) of them, one per card; each
+        above 0.
+    cpu_watts : float
+        The CPU's rated watts, above 0.
+    margin : float, default 200
+        Watts for the rest of the machine and for spikes; the article says 100 to
+        300 W.
+
+    Returns
+    -------
+    float
+        Watts. Four 250 W cards, a 140 W CPU and 100 W of margin need 1,240 W.
     """
     gpus = gpu_watts if isinstance(gpu_watts, list | tuple) else [gpu_watts]
     for watts in gpus:
@@ -128,38 +264,110 @@ def psu_watts(gpu_watts, cpu_watts, margin=200):
     return sum(gpus) + cpu_watts + margin
 
 
-@contract(watts=Real(low=0), hours=Real(low=0))
+@contract(
+    "eq-hw-energy",
+    watts=Real(low=0),
+    hours=Real(low=0),
+    reference="closed form",
+)
 def energy_kwh(watts, hours):
-    """Energy in kWh of a load of ``watts`` running for ``hours``: ``watts * hours / 1000``."""
+    r"""Energy in kWh of a load of ``watts`` running for ``hours``.
+
+    Implements :eq:`eq-hw-energy`:
+
+    .. math:: E = \frac{P \, t}{1000} ,
+
+    in kWh, with :math:`P` in watts and :math:`t` in hours.
+
+    Parameters
+    ----------
+    watts : float
+        :math:`P`, at least 0.
+    hours : float
+        :math:`t`, at least 0.
+
+    Returns
+    -------
+    float
+        kWh. 1,000 W for two weeks (336 h) is 336 kWh.
+    """
     return watts * hours / 1000
 
 
-@contract(kwh=Real(low=0), efficiency=Real(low=0, high=1, low_open=True))
+@contract(
+    "eq-hw-wall-energy",
+    kwh=Real(low=0),
+    efficiency=Real(low=0, high=1, low_open=True),
+    reference="closed form",
+)
 def wall_energy(kwh, efficiency):
-    """Energy drawn from the wall when a PSU of this ``efficiency`` (0, 1] delivers ``kwh``: ``kwh / efficiency``."""
+    r"""Energy drawn from the wall when a power supply of ``efficiency`` delivers ``kwh``.
+
+    Implements :eq:`eq-hw-wall-energy`:
+
+    .. math:: E_{\text{wall}} = \frac{E}{\eta} .
+
+    Parameters
+    ----------
+    kwh : float
+        :math:`E`, the energy the components use, at least 0.
+    efficiency : float
+        :math:`\eta`, in (0, 1].
+
+    Returns
+    -------
+    float
+        kWh. An 80 % efficient supply draws 1.25 times what it delivers.
+    """
     return kwh / efficiency
 
 
-@contract(kwh=Real(low=0), price_per_kwh=Real(low=0))
+@contract(
+    "eq-hw-bill",
+    kwh=Real(low=0),
+    price_per_kwh=Real(low=0),
+    reference="closed form",
+)
 def energy_cost(kwh, price_per_kwh):
-    """Cost of ``kwh`` at ``price_per_kwh`` (any currency): their product."""
+    r"""Cost of ``kwh`` at ``price_per_kwh``, in any currency.
+
+    Implements :eq:`eq-hw-bill`:
+
+    .. math:: \text{cost} = E_{\text{wall}} \times p .
+
+    Parameters
+    ----------
+    kwh : float
+        :math:`E_{\text{wall}}`, the energy billed, at least 0.
+    price_per_kwh : float
+        :math:`p`, at least 0.
+
+    Returns
+    -------
+    float
+        The bill. 336 kWh at EUR 0.20 per kWh is EUR 67.20.
+    """
     return kwh * price_per_kwh
 
 
 @contract(
+    "eq-hw-allreduce",
+    reference="closed form",
     nbytes=Real(low=0),
     devices=Int(low=1),
     bandwidth=POSITIVE,
     latency=Real(low=0),
 )
 def allreduce_time(nbytes, devices, bandwidth, latency=0.0):
-    r"""Seconds for a ring all-reduce of ``nbytes`` across ``devices``.
+    r"""Seconds for a ring all-reduce of ``nbytes`` across ``devices``, equation :eq:`eq-hw-allreduce`.
 
     .. math:: t = 2\,\frac{N - 1}{N}\,\frac{\text{bytes}}{\text{bandwidth}} + 2 (N - 1)\,\text{latency}
 
     Each device sends and receives :math:`2 (N - 1) / N` of the data, in
     :math:`2 (N - 1)` steps (a reduce-scatter, then an all-gather). ``bandwidth`` is the
-    per-link, per-direction rate in bytes per second.
+    per-link, per-direction rate in bytes per second: a line rate. A measured NCCL
+    bus bandwidth compares with it only for ring and tree algorithms, not for
+    in-network reductions (NVLink SHARP).
     """
     if devices == 1:
         return 0.0
@@ -170,6 +378,8 @@ def allreduce_time(nbytes, devices, bandwidth, latency=0.0):
 
 
 @contract(
+    "eq-hw-cpu-peak",
+    reference="closed form",
     cores=Int(low=1),
     ghz=POSITIVE,
     vector_bits=Int(low=1),
@@ -177,7 +387,7 @@ def allreduce_time(nbytes, devices, bandwidth, latency=0.0):
     dtype=Choice(*BYTES_PER_ELEMENT),
 )
 def peak_flops(cores, ghz, vector_bits, fma_units=2, dtype="float32"):
-    r"""Peak floating-point throughput of a CPU, in FLOP/s.
+    r"""Peak floating-point throughput of a CPU, in FLOP/s, equation :eq:`eq-hw-cpu-peak`.
 
     Every cycle, each of the ``cores`` issues ``fma_units`` fused multiply-adds, each
     on a vector register of ``vector_bits`` holding ``vector_bits / (8 * bytes per

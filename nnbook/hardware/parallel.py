@@ -2,6 +2,7 @@
 
 :func:`run` starts ``world_size`` processes that join one process group over the
 ``gloo`` backend (CPU; on GPUs one would use ``nccl``) and calls a function in each.
+The processes compute on the CPU even on a machine with GPUs.
 :func:`ddp_train` trains a small network with ``DistributedDataParallel``: each process
 sees its slice of every global batch, and after the backward pass DDP all-reduces
 (averages) the gradients, so every process takes the same step. It is the same step as

@@ -133,14 +133,29 @@ class Prefetcher:
             stop.set()
 
 
-@contract(n=Int(low=1), load=Real(low=0), compute=Real(low=0))
+@contract(
+    "eq-hw-epoch-time",
+    n=Int(low=1),
+    load=Real(low=0),
+    compute=Real(low=0),
+    reference="closed form; a simulated time line",
+)
 def epoch_times(n, load, compute):
     r"""Seconds of an epoch of ``n`` batches, without and with prefetching.
 
-    Without prefetching each batch is loaded, then computed on: :math:`n (L + C)`.
-    With it, loading batch :math:`k + 1` overlaps computing on batch :math:`k`. Only
-    the first load and the last computation overlap with nothing, so the epoch takes
-    :math:`L + (n - 1) \max(L, C) + C = n \max(L, C) + \min(L, C)`.
+    Implements :eq:`eq-hw-epoch-time`:
+
+    .. math::
+        \begin{aligned}
+        t_{\text{sequential}} &= n \, (L + C), \\
+        t_{\text{prefetched}} &= L + (n - 1) \max(L, C) + C \\
+        &= n \max(L, C) + \min(L, C) .
+        \end{aligned}
+
+    Without prefetching each batch is loaded, then computed on. With it, loading
+    batch :math:`k + 1` overlaps computing on batch :math:`k`; only the first load
+    and the last computation overlap with nothing. The prefetcher is assumed to keep
+    at least one batch ready, so loading never waits for room.
 
     Parameters
     ----------

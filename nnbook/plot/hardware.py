@@ -1,4 +1,4 @@
-"""Figures of the hardware chapter: epoch times, all-reduce times and electricity bills.
+"""Figures of the hardware chapter: epoch times, loading losses, all-reduce times, bills.
 
 Each function draws one figure from numbers that the chapter computed or measured; the
 computation or measurement itself stays in the notebook. A function takes ``ax=None``,
@@ -14,7 +14,12 @@ from nnbook.plot._checks import array as _array
 from nnbook.plot._checks import axes as _axes
 from nnbook.plot._checks import mapping as _mapping
 
-__all__ = ["plot_allreduce_times", "plot_electricity_bills", "plot_epoch_times"]
+__all__ = [
+    "plot_allreduce_times",
+    "plot_electricity_bills",
+    "plot_epoch_times",
+    "plot_loading_loss",
+]
 
 
 def _seconds(name, value):
@@ -193,5 +198,90 @@ def plot_electricity_bills(
         )
         ax.plot(prices, values, style, label=label)
     ax.set(xlabel="electricity price (EUR per kWh)", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_loading_loss(
+    ratios, losses, ax=None, *, claim=None, measured=None, title=""
+):
+    """The time lost by loading in turn against the ratio of loading to computing.
+
+    Parameters
+    ----------
+    ratios : sequence of float
+        :math:`L / C`, drawn on a logarithmic axis; all above 0.
+    losses : sequence of float
+        The share of the sequential epoch's time that prefetching saves, one per
+        ratio, in [0, 1]; drawn in percent.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new 6 × 3.2 inch figure.
+    claim : pair of float, optional
+        ``(low, high)`` shares that a source claims, drawn as a shaded band.
+    measured : dict, optional
+        ``{label: (ratio, loss)}``, measured points drawn as markers.
+    title : str, default ""
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    TypeError
+        If a sequence is not made of numbers, ``claim`` is not a pair, ``measured``
+        is not a dict of pairs, or ``ax`` is not an Axes.
+    ValueError
+        If ``losses`` has not one entry per ratio, a ratio is not above 0, or a
+        loss or a bound of ``claim`` is outside [0, 1].
+    """
+    ratios = _array("ratios", ratios, ndim=1)
+    losses = _array("losses", losses, ndim=1)
+    if len(losses) != len(ratios):
+        raise ValueError(
+            f"losses must hold one loss per ratio ({len(ratios)}), got {len(losses)}"
+        )
+    if not (ratios > 0).all():
+        raise ValueError(f"ratios must all be above 0, got {ratios.min()!r}")
+    if not ((losses >= 0) & (losses <= 1)).all():
+        raise ValueError("losses must all be in [0, 1], as shares of the time")
+    band = None
+    if claim is not None:
+        if not (isinstance(claim, tuple | list) and len(claim) == 2):
+            raise TypeError(
+                f"claim must be a pair (low, high), got {claim!r:.60}"
+            )
+        band = _array("claim", claim, ndim=1)
+        if not (0 <= band[0] <= band[1] <= 1):
+            raise ValueError(
+                f"claim must be (low, high) with 0 <= low <= high <= 1, got {claim!r}"
+            )
+    points = {}
+    if measured is not None:
+        _mapping("measured", measured)
+        for label, point in measured.items():
+            point = _array(f"measured[{label!r}]", point, ndim=1)
+            if len(point) != 2:
+                raise TypeError(
+                    f"measured[{label!r}] must be a pair (ratio, loss), got {point!r}"
+                )
+            points[label] = point
+    ax = _axes(ax, (6, 3.2))
+    ax.semilogx(ratios, losses * 100, "k-", label="model, long epoch")
+    if band is not None:
+        ax.axhspan(
+            band[0] * 100,
+            band[1] * 100,
+            color="tab:orange",
+            alpha=0.3,
+            label="the source's claim",
+        )
+    for label, (ratio, loss) in points.items():
+        ax.plot([ratio], [loss * 100], "o", color="tab:green", label=label)
+    ax.set(
+        xlabel="L / C (loading time over computing time)",
+        ylabel="% of the time lost",
+        title=title,
+    )
     ax.legend(fontsize=8)
     return ax
